@@ -1,0 +1,117 @@
+"""The ``convai-tui`` command: the TUI by default, headless subcommands for scripts and CI.
+
+Exit codes: 0 ok; 1 a test or simulation failed; 2 usage or configuration error;
+3 conflict (the remote changed since the last pull); 4 API error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFLICT, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def _read_key_file(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        key = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SystemExit(_usage_error(f"cannot read the API key file {path}: {exc.strerror}"))
+    if not key:
+        raise SystemExit(_usage_error(f"the API key file {path} is empty"))
+    return key
+
+
+def _usage_error(msg: str) -> int:
+    print(f"convai-tui: error: {msg}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="convai-tui",
+        description="A terminal workbench for ElevenLabs conversational agents. "
+                    "With no subcommand, opens the TUI.",
+        epilog="Environment: ELEVENLABS_API_KEY (the key), ELEVENLABS_BASE_URL (API base URL). "
+               "Exit codes: 0 ok, 1 failed, 2 usage/config, 3 conflict, 4 API error.",
+    )
+    p.add_argument("--demo", action="store_true",
+                   help="run against the bundled offline emulator with demo data (no key needed)")
+    p.add_argument("--base-url", help="API base URL (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io)")
+    p.add_argument("--api-key-file", help="read the API key from this file instead of $ELEVENLABS_API_KEY")
+    p.add_argument("--agent", help="agent id to open first")
+    p.add_argument("--workspace", "-w", default=None, help="workspace directory (default: current directory)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("serve-emulator", help="run the offline ConvAI API emulator on loopback",
+                       description="Serve the offline emulator: the ConvAI paths, JSON, stream framing and "
+                                   "errors, with seeded demo data. Stops cleanly on Ctrl-C.")
+    s.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; loopback only "
+                                                        "unless --allow-remote)")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--seed", type=int, default=7, help="seed for the demo data (default 7)")
+    s.add_argument("--conversations", type=int, default=2000, help="number of seeded conversations (max 100000)")
+    s.add_argument("--latency-ms", type=int, default=0, help="added latency for every request")
+    s.add_argument("--stream-delay-ms", type=int, default=120, help="delay between streamed turns")
+    s.add_argument("--test-delay-ms", type=int, default=1500, help="how long test runs stay pending")
+    s.add_argument("--open", action="store_true", help="accept any API key (or none)")
+    s.add_argument("--no-legacy-simulate", action="store_true",
+                   help="answer 410 on simulate-conversation, as a server that removed it would")
+    s.add_argument("--faults", action="append", default=[], metavar="SPEC",
+                   help="inject a fault, e.g. kind=status,status=429,retry_after=1,count=3 (repeatable)")
+    s.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve-emulator":
+            return cmd_serve_emulator(args)
+        if args.command is None:
+            return cmd_tui(args)
+        parser.print_help()
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def cmd_serve_emulator(args: argparse.Namespace) -> int:
+    from .emulator.faults import Fault
+    from .emulator.server import is_loopback, serve_forever
+    from .emulator.state import EmulatorConfig, EmulatorState  # noqa: F401
+
+    if not is_loopback(args.host) and not args.allow_remote:
+        return _usage_error(f"refusing to bind {args.host}: not a loopback address (pass --allow-remote to insist)")
+    if not 0 <= args.conversations <= 100_000:
+        return _usage_error("--conversations must be between 0 and 100000")
+    faults = []
+    for spec in args.faults:
+        try:
+            faults.append(Fault.parse(spec))
+        except ValueError as exc:
+            return _usage_error(f"--faults {spec!r}: {exc}")
+    cfg = EmulatorConfig(seed=args.seed, conversations=args.conversations, latency_ms=args.latency_ms,
+                         stream_delay_ms=args.stream_delay_ms, test_delay_ms=args.test_delay_ms, open=args.open,
+                         legacy_simulate=not args.no_legacy_simulate)
+    return serve_forever(cfg, args.host, args.port, faults=faults)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    try:
+        from .tui.app import run_tui
+    except ImportError:
+        return _usage_error("the TUI is not available in this build")
+    key = _read_key_file(args.api_key_file) or os.environ.get("ELEVENLABS_API_KEY")
+    return run_tui(demo=args.demo, base_url=args.base_url, api_key=key, agent_id=args.agent,
+                   workspace=args.workspace)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Run the emulator with uvicorn: in the foreground (``serve-emulator``) or in a
+background thread on a free loopback port (``--demo`` and the tests)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from .app import create_app
+from .state import EmulatorConfig, EmulatorState
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class EmulatorServer:
+    """An emulator on a real loopback port, served by uvicorn in a daemon thread."""
+
+    def __init__(self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 state: EmulatorState | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.host = host
+        self.port = port or free_port(host)
+        self._state = state
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        return self.config.api_key
+
+    @property
+    def state(self) -> EmulatorState:
+        assert self._state is not None
+        return self._state
+
+    def _run(self) -> None:
+        try:
+            if self._state is None:
+                self._state = EmulatorState(self.config)
+            app = create_app(self._state)
+            cfg = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
+                                 lifespan="off", timeout_graceful_shutdown=1)
+            self.server = uvicorn.Server(cfg)
+            self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+            self.server.run()
+        except BaseException as exc:  # surfaced by wait_ready()
+            self.error = exc
+
+    def start(self) -> "EmulatorServer":
+        self.thread = threading.Thread(target=self._run, name="convai-emulator", daemon=True)
+        self.thread.start()
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> "EmulatorServer":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.error is not None:
+                raise RuntimeError(f"emulator failed to start: {self.error}")
+            if self.server is not None and self.server.started:
+                return self
+            time.sleep(0.01)
+        raise TimeoutError("emulator did not start in time")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+
+    def __enter__(self) -> "EmulatorServer":
+        return self.start().wait_ready()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def serve_forever(config: EmulatorConfig, host: str, port: int, announce: Any = print,
+                  faults: list[Any] | None = None) -> int:
+    state = EmulatorState(config)
+    for f in faults or []:
+        state.faults.add(f)
+    app = create_app(state)
+    announce(f"convai-tui emulator on http://{host}:{port}")
+    announce(f"  API key: {'(any: --open)' if config.open else config.api_key}")
+    announce(f"  {len(state.agents)} agents, {len(state.convs)} conversations, {len(state.tests)} tests")
+    announce(f"  try: ELEVENLABS_BASE_URL=http://{host}:{port} ELEVENLABS_API_KEY={config.api_key} convai-tui")
+    if faults:
+        announce(f"  {len(faults)} fault(s) armed")
+    announce("  Ctrl-C to stop")
+    cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+                         timeout_graceful_shutdown=2)
+    server = uvicorn.Server(cfg)
+    try:
+        server.run()
+    except OSError as exc:
+        announce(f"convai-tui: error: cannot serve on {host}:{port}: {exc.strerror or exc}")
+        return 2
+    announce("emulator stopped")
+    return 0
