@@ -160,6 +160,16 @@ class Agent(APIModel):
         agent = self.conversation_config.agent
         return (agent.language if agent else None) or "en"
 
+    @property
+    def attached_test_ids(self) -> list[str]:
+        testing = (self.platform_settings or {}).get("testing") or {}
+        return [t["test_id"] for t in testing.get("attached_tests") or [] if isinstance(t, dict) and "test_id" in t]
+
+    @property
+    def evaluation_criteria(self) -> list[dict[str, Any]]:
+        ev = (self.platform_settings or {}).get("evaluation") or {}
+        return [c for c in ev.get("criteria") or [] if isinstance(c, dict)]
+
 
 class AgentSummary(APIModel):
     agent_id: str
@@ -181,6 +191,7 @@ class AgentUpdate(APIModel):
     """Body of PATCH /v1/convai/agents/{id}: every field optional (partial update)."""
 
     conversation_config: ConversationConfig | None = None
+    platform_settings: dict[str, Any] | None = None
     name: str | None = None
     tags: list[str] | None = None
     version_description: str | None = None

@@ -151,6 +151,8 @@ def create_app(state: EmulatorState | None = None) -> FastAPI:
                 rec.name = patch["name"]
             if "tags" in patch and patch["tags"] is not None:
                 rec.tags = list(patch["tags"])
+            if patch.get("platform_settings"):
+                rec.platform_settings = deep_merge(rec.platform_settings, patch["platform_settings"])
             if patch.get("conversation_config"):
                 cfg_new = deep_merge(br.tip["config"], patch["conversation_config"])
                 if cfg_new != br.tip["config"]:

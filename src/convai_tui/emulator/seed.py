@@ -152,7 +152,13 @@ PERSONAS_EN = [
     "You have a general question about the services.",
     "You want to book an appointment on Thursday at 4:30 PM. My name is Tom.",
     "You keep asking questions and never hang up.",
+    "You want to know where your order A-10233 is.",
 ]
+# Which English personas each English agent's callers use (index into PERSONAS_EN).
+AGENT_PERSONAS = {
+    "agent_dental_bella": [0, 1, 2, 3, 4, 7, 8, 9],
+    "agent_acme_support": [5, 6, 7, 3, 9, 10],
+}
 PERSONAS_RO = [
     "Vrei o programare marți la ora 15:00. Numele meu este Ioana.",
     "Vrei să anulezi programarea de vineri.",

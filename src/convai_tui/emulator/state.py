@@ -193,6 +193,9 @@ class EmulatorState:
             body["last_updated_at_unix_secs"] = body["created_at_unix_secs"]
             self.tests[t["id"]] = body
         self.test_agent = {t["id"]: t["agent"] for t in S.TESTS}
+        for rec in self.agents.values():
+            rec.platform_settings.setdefault("testing", {})["attached_tests"] = [
+                {"test_id": t["id"]} for t in S.TESTS if t["agent"] == rec.agent_id]
         self.invocations: dict[str, dict[str, Any]] = {}
         self.faults = FaultBook(self.config.seed)
         self._transcripts: dict[Any, list[TranscriptTurn]] = {}
@@ -209,8 +212,9 @@ class EmulatorState:
         for i in range(n):
             a = rnd.choices(agents, weights)[0]
             ro = a["conversation_config"]["agent"]["language"] == "ro"
-            personas = S.PERSONAS_RO if ro else S.PERSONAS_EN
-            persona = rnd.randrange(len(personas))
+            choices = (list(range(len(S.PERSONAS_RO))) if ro
+                       else S.AGENT_PERSONAS.get(a["agent_id"], list(range(len(S.PERSONAS_EN)))))
+            persona = rnd.choice(choices)
             start = S.SEED_NOW - int(span * (i + rnd.random()) / max(n, 1))
             r = rnd.random()
             status = "done" if r < 0.93 else ("failed" if r < 0.97 else ("processing" if r < 0.99 else "in-progress"))
@@ -223,7 +227,7 @@ class EmulatorState:
             if rr < 0.08:
                 fb = "like" if rating and rating >= 4 else "dislike"
             conv = Conv(
-                id=f"conv_{h(self.config.seed, i) % 36**20:020x}"[:30], agent_id=a["agent_id"], start=start,
+                id=f"conv_{h(self.config.seed, i) % 16**20:020x}", agent_id=a["agent_id"], start=start,
                 duration=0, status=status, success=None, persona=persona, lang="ro" if ro else "en",
                 rating=rating, feedback=fb, direction="inbound" if rnd.random() < 0.8 else "outbound",
                 cut=(rnd.randrange(2, 6) if cut else 0), deleted=False, special=None, key=None,

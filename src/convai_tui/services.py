@@ -1,0 +1,247 @@
+"""The service layer between the UI (or the CLI) and the API client / workspace.
+
+The TUI never builds HTTP requests: it calls these methods (in workers) and renders
+what they return. Imports no Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Literal
+
+from .api.client import ConvAIClient
+from .api.errors import ConfigError
+from .api.models import (
+    Agent,
+    AgentConfigOverride,
+    AgentSummary,
+    AgentTest,
+    AgentTestBody,
+    AgentUpdate,
+    Branch,
+    Conversation,
+    ConversationConfig,
+    ConversationsPage,
+    FromConversationMetadata,
+    MessageSearchPage,
+    RunTestsRequest,
+    SimulationRequest,
+    TestInvocation,
+    TestRef,
+)
+from .api.simulations import SimulationUpdate, run_simulation
+from .workspace.versions import MemoryVersionStore, PromptDraft, VersionStore
+
+DAY = 86400
+
+
+@dataclass
+class ConversationFilter:
+    success: str | None = None  # success | failure | unknown
+    since_days: int | None = None
+    feedback: str | None = None  # liked | disliked | rated_high | rated_low
+    now: float | None = None  # for tests and demo data (default: time.time())
+
+    def params(self) -> dict[str, Any]:
+        p: dict[str, Any] = {}
+        if self.success:
+            p["call_successful"] = self.success
+        if self.since_days:
+            p["call_start_after_unix"] = int((self.now or time.time()) - self.since_days * DAY)
+        if self.feedback == "liked":
+            p["feedback"] = "like"
+        elif self.feedback == "disliked":
+            p["feedback"] = "dislike"
+        elif self.feedback == "rated_high":
+            p["rating_min"] = 4
+        elif self.feedback == "rated_low":
+            p["rating_max"] = 2
+        return p
+
+
+@dataclass
+class RunTarget:
+    """What a test run or simulation runs against."""
+
+    kind: Literal["remote", "branch", "draft"] = "remote"
+    branch_id: str | None = None
+    draft: PromptDraft | None = None
+    label: str = "remote agent"
+
+    def override(self) -> AgentConfigOverride | None:
+        if self.kind == "draft" and self.draft is not None:
+            return AgentConfigOverride(conversation_config=ConversationConfig.model_validate(
+                self.draft.conversation_config()))
+        return None
+
+
+@dataclass
+class Backend:
+    api_key: str | None = None
+    base_url: str | None = None
+    demo: bool = False
+    emulator_options: dict[str, Any] = field(default_factory=dict)
+    versions: VersionStore = field(default_factory=MemoryVersionStore)
+
+    def __post_init__(self) -> None:
+        self.client: ConvAIClient | None = None
+        self._emulator: Any = None
+        self._start_lock: asyncio.Lock | None = None
+        self.demo_now: float | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def label(self) -> str:
+        if self.demo:
+            return "demo · offline emulator"
+        return self.base_url or "api.elevenlabs.io"
+
+    async def start(self) -> None:
+        """Start the emulator (demo) and build the client. Safe to call repeatedly."""
+        if self.client is not None:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self.client is not None:
+                return
+            if self.demo:
+                from .emulator.seed import SEED_NOW
+                from .emulator.server import EmulatorServer
+                from .emulator.state import EmulatorConfig
+
+                cfg = EmulatorConfig(**self.emulator_options)
+                server = EmulatorServer(cfg)
+                server.start()
+                await asyncio.to_thread(server.wait_ready, 60.0)
+                self._emulator = server
+                self.demo_now = SEED_NOW + DAY
+                self.client = ConvAIClient(cfg.api_key, base_url=server.base_url)
+            else:
+                if not self.api_key:
+                    raise ConfigError("No API key: set ELEVENLABS_API_KEY (or pass --api-key-file), "
+                                      "or run with --demo.")
+                self.client = ConvAIClient(self.api_key, base_url=self.base_url)
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        if self._emulator is not None:
+            await asyncio.to_thread(self._emulator.stop)
+
+    async def _c(self) -> ConvAIClient:
+        await self.start()
+        assert self.client is not None
+        return self.client
+
+    # ------------------------------------------------------------------ agents
+    async def agents(self) -> list[AgentSummary]:
+        c = await self._c()
+        return [a async for a in c.iter_agents(page_size=100)]
+
+    async def agent(self, agent_id: str, branch_id: str | None = None) -> Agent:
+        return await (await self._c()).get_agent(agent_id, branch_id=branch_id)
+
+    async def branches(self, agent_id: str) -> list[Branch]:
+        return (await (await self._c()).list_branches(agent_id)).results
+
+    async def push_prompt(self, agent_id: str, draft: PromptDraft, *, branch_id: str | None = None,
+                          message: str = "") -> Agent:
+        update = AgentUpdate(conversation_config=ConversationConfig.model_validate(draft.conversation_config()),
+                             version_description=message or None)
+        return await (await self._c()).update_agent(agent_id, update, branch_id=branch_id)
+
+    # ------------------------------------------------------------------ conversations
+    async def conversations(self, agent_id: str, *, cursor: str | None = None, page_size: int = 50,
+                            filters: ConversationFilter | None = None) -> ConversationsPage:
+        f = filters or ConversationFilter()
+        if f.now is None and self.demo_now:
+            f = ConversationFilter(f.success, f.since_days, f.feedback, self.demo_now)
+        return await (await self._c()).list_conversations(agent_id=agent_id, cursor=cursor, page_size=page_size,
+                                                          **f.params())
+
+    async def search(self, agent_id: str, text: str, *, cursor: str | None = None,
+                     page_size: int = 50) -> MessageSearchPage:
+        return await (await self._c()).search_messages(text, agent_id=agent_id, cursor=cursor, page_size=page_size)
+
+    async def conversation(self, conversation_id: str) -> Conversation:
+        return await (await self._c()).get_conversation(conversation_id)
+
+    async def feedback(self, conversation_id: str, value: str | None) -> None:
+        await (await self._c()).send_feedback(conversation_id, value)
+
+    # ------------------------------------------------------------------ tests
+    async def tests_for_agent(self, agent: Agent) -> list[AgentTest]:
+        """The agent's attached tests (every test when none are attached)."""
+        c = await self._c()
+        ids = agent.attached_test_ids
+        if not ids:
+            ids = [t.id async for t in c.iter_tests()]
+        sem = asyncio.Semaphore(8)
+
+        async def one(tid: str) -> AgentTest | None:
+            async with sem:
+                try:
+                    return await c.get_test(tid)
+                except Exception:  # a deleted test stays attached: skip it
+                    return None
+
+        got = await asyncio.gather(*(one(t) for t in ids))
+        return [t for t in got if t is not None]
+
+    async def create_test(self, agent: Agent, body: AgentTestBody, *, attach: bool = True) -> str:
+        c = await self._c()
+        made = await c.create_test(body)
+        if attach:
+            attached = [{"test_id": t} for t in agent.attached_test_ids] + [{"test_id": made.id}]
+            await c.update_agent(agent.agent_id, AgentUpdate(platform_settings={"testing": {"attached_tests": attached}}))
+        return made.id
+
+    @staticmethod
+    def test_from_conversation(conv: Conversation, upto: int, *, name: str, success_condition: str,
+                               success_examples: list[str] | None = None,
+                               failure_examples: list[str] | None = None) -> AgentTestBody:
+        """An llm test whose chat history is the conversation up to and including turn ``upto``
+        (the last user turn at or before it); the agent's original reply is kept as metadata."""
+        turns = conv.transcript[: upto + 1]
+        while turns and turns[-1].role != "user":
+            turns = turns[:-1]
+        if not turns:
+            raise ValueError("pick a turn at or after the caller's first message")
+        reply = [t for t in conv.transcript[len(turns):len(turns) + 3] if t.role == "agent"][:1]
+        return AgentTestBody(
+            name=name, type="llm", chat_history=turns, success_condition=success_condition,
+            success_examples=[{"response": s, "type": "success"} for s in success_examples or [] if s.strip()],
+            failure_examples=[{"response": s, "type": "failure"} for s in failure_examples or [] if s.strip()],
+            from_conversation_metadata=FromConversationMetadata(
+                conversation_id=conv.conversation_id, agent_id=conv.agent_id, branch_id=conv.branch_id,
+                original_agent_reply=reply or None),
+        )
+
+    async def run_tests(self, agent_id: str, test_ids: list[str], *, repeat: int = 1,
+                        target: RunTarget | None = None, name: str | None = None) -> TestInvocation:
+        t = target or RunTarget()
+        req = RunTestsRequest(tests=[TestRef(test_id=i) for i in test_ids], repeat_count=repeat,
+                              branch_id=t.branch_id if t.kind == "branch" else None,
+                              agent_config_override=t.override(), name=name)
+        return await (await self._c()).run_tests(agent_id, req)
+
+    async def poll(self, invocation_id: str, **kw: Any) -> AsyncIterator[TestInvocation]:
+        c = await self._c()
+        async for inv in c.poll_invocation(invocation_id, **kw):
+            yield inv
+
+    async def cancel(self, invocation_id: str) -> None:
+        await (await self._c()).cancel_invocation(invocation_id)
+
+    # ------------------------------------------------------------------ simulation
+    async def simulate(self, agent_id: str, request: SimulationRequest,
+                       target: RunTarget | None = None) -> AsyncIterator[SimulationUpdate]:
+        c = await self._c()
+        t = target or RunTarget()
+        async for upd in run_simulation(c, agent_id, request,
+                                        branch_id=t.branch_id if t.kind == "branch" else None,
+                                        agent_config_override=t.override()):
+            yield upd

@@ -1,0 +1,292 @@
+"""The convai-tui Textual app: four panes on one screen, an agent switcher, the command palette."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container, Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Select, Tab, Tabs
+
+from ..api.errors import ConvAIError
+from ..api.models import Agent, Conversation
+from ..services import Backend, RunTarget
+from ..textutil import one_line
+from ..workspace.scenarios import Scenario
+from .conversations import ConversationsPane
+from .prompt import PromptPane
+from .screens import NoKeyScreen, TranscriptScreen
+from .simulation import SimulationPane
+from .tests_grid import TestsPane
+
+PANES = ("conversations", "prompt", "simulation", "tests")
+COMPACT_WIDTH = 110
+COMPACT_HEIGHT = 30
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("1", "app.show_pane('conversations')", "Convs", show=False),
+        Binding("2", "app.show_pane('prompt')", "Prompt", show=False),
+        Binding("3", "app.show_pane('simulation')", "Sim", show=False),
+        Binding("4", "app.show_pane('tests')", "Tests", show=False),
+        Binding("alt+1", "app.show_pane('conversations')", "Convs", show=False, priority=True),
+        Binding("alt+2", "app.show_pane('prompt')", "Prompt", show=False, priority=True),
+        Binding("alt+3", "app.show_pane('simulation')", "Sim", show=False, priority=True),
+        Binding("alt+4", "app.show_pane('tests')", "Tests", show=False, priority=True),
+        Binding("a", "app.pick_agent", "Agent"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="topbar"):
+            yield Label("convai-tui", id="brand")
+            yield Select([], prompt="Agent…", id="agent-select", allow_blank=True)
+            yield Label("starting…", id="conn")
+        yield Tabs(*[Tab(p.capitalize(), id=f"tab-{p}") for p in PANES], id="pane-tabs")
+        with Container(id="panes"):
+            yield ConversationsPane(id="conversations", classes="pane -active")
+            yield PromptPane(id="prompt", classes="pane")
+            yield SimulationPane(id="simulation", classes="pane")
+            yield TestsPane(id="tests", classes="pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.main_ready()  # type: ignore[attr-defined]
+
+
+class ConvaiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "convai-tui"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "show_help_panel", "Keys", show=False),
+    ]
+
+    def __init__(self, backend: Backend, *, agent_id: str | None = None, no_key: bool = False,
+                 compact: bool | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.initial_agent = agent_id
+        self.no_key = no_key
+        self.force_compact = compact
+        self.agent: Agent | None = None
+        self.active_pane = "conversations"
+
+    # ------------------------------------------------------------------ layout
+    def get_default_screen(self) -> Screen:
+        return NoKeyScreen() if self.no_key else MainScreen()
+
+    def main_ready(self) -> None:
+        """Called by the main screen once its panes are mounted: start loading."""
+        self._layout()
+        self.boot()
+
+    def on_resize(self) -> None:
+        self._layout()
+
+    @property
+    def compact(self) -> bool:
+        if self.force_compact is not None:
+            return self.force_compact
+        return self.size.width < COMPACT_WIDTH or self.size.height < COMPACT_HEIGHT
+
+    def _main(self) -> MainScreen | None:
+        stack = self.screen_stack
+        return stack[0] if stack and isinstance(stack[0], MainScreen) else None
+
+    @property
+    def main(self) -> MainScreen:
+        main = self._main()
+        assert main is not None, "the main screen is not up"
+        return main
+
+    def _layout(self) -> None:
+        main = self._main()
+        if main is not None:
+            main.set_class(self.compact, "-compact")
+
+    def action_show_pane(self, pane: str) -> None:
+        main = self._main()
+        if main is None:
+            return
+        self.active_pane = pane
+        for p in PANES:
+            main.query_one(f"#{p}").set_class(p == pane, "-active")
+        tabs = main.query_one("#pane-tabs", Tabs)
+        if tabs.active != f"tab-{pane}":
+            tabs.active = f"tab-{pane}"
+        target = main.query_one(f"#{pane}")
+        focusable = [w for w in target.query("*") if w.focusable]
+        preferred = {"conversations": "#conv-table", "prompt": "#prompt-text", "simulation": "#sim-scenario",
+                     "tests": "#tests-grid"}[pane]
+        try:
+            target.query_one(preferred).focus()
+        except Exception:
+            if focusable:
+                focusable[0].focus()
+
+    @on(Tabs.TabActivated, "#pane-tabs")
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        pane = str(event.tab.id).removeprefix("tab-")
+        if pane != self.active_pane:
+            self.action_show_pane(pane)
+
+    def on_descendant_focus(self, event: Any) -> None:
+        # Track which pane holds focus (for compact mode and the tab bar).
+        node = event.widget
+        while node is not None:
+            if getattr(node, "id", None) in PANES:
+                if node.id != self.active_pane:
+                    self.active_pane = node.id
+                    main = self._main()
+                    if main is not None:
+                        for p in PANES:
+                            main.query_one(f"#{p}").set_class(p == node.id, "-active")
+                        main.query_one("#pane-tabs", Tabs).active = f"tab-{node.id}"
+                return
+            node = node.parent
+
+    # ------------------------------------------------------------------ panes
+    @property
+    def conversations_pane(self) -> ConversationsPane:
+        return self.main.query_one(ConversationsPane)
+
+    @property
+    def prompt_pane(self) -> PromptPane:
+        return self.main.query_one(PromptPane)
+
+    @property
+    def simulation_pane(self) -> SimulationPane:
+        return self.main.query_one(SimulationPane)
+
+    @property
+    def tests_pane(self) -> TestsPane:
+        return self.main.query_one(TestsPane)
+
+    # ------------------------------------------------------------------ boot and agents
+    @work(exclusive=True, group="boot")
+    async def boot(self) -> None:
+        conn = self.main.query_one("#conn", Label)
+        conn.update("connecting…" if not self.backend.demo else "starting the demo emulator…")
+        try:
+            await self.backend.start()
+            agents = await self.backend.agents()
+        except ConvAIError as exc:
+            conn.update(Text(f"⚠ {exc}", style="red"))
+            self.notify(str(exc), title="Cannot reach the API", severity="error", timeout=15, markup=False)
+            return
+        conn.update(Text(f"● {one_line(self.backend.label, 50)}", style="green"))
+        sel = self.main.query_one("#agent-select", Select)
+        sel.set_options([(Text(one_line(a.name or a.agent_id, 40)), a.agent_id) for a in agents])
+        if not agents:
+            self.notify("This account has no agents yet.", severity="warning")
+            return
+        ids = [a.agent_id for a in agents]
+        first = self.initial_agent if self.initial_agent in ids else ids[0]
+        if self.initial_agent and self.initial_agent not in ids:
+            self.notify(f"Agent {self.initial_agent} not found; opened {first}.", severity="warning", markup=False)
+        sel.value = first
+
+    @on(Select.Changed, "#agent-select")
+    def _agent_picked(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and (self.agent is None or self.agent.agent_id != event.value):
+            self.load_agent(event.value)
+
+    def action_pick_agent(self) -> None:
+        sel = self.main.query_one("#agent-select", Select)
+        sel.focus()
+        sel.action_show_overlay()
+
+    @work(exclusive=True, group="agent")
+    async def load_agent(self, agent_id: str) -> None:
+        try:
+            agent = await self.backend.agent(agent_id)
+            branches = await self.backend.branches(agent_id)
+        except ConvAIError as exc:
+            self.notify(str(exc), title="Agent", severity="error", markup=False)
+            return
+        self.agent = agent
+        self.sub_title = one_line(agent.name, 40)
+        targets: list[tuple[str, RunTarget]] = [("Local draft (agent_config_override)",
+                                                 RunTarget("draft", label="local draft")),
+                                                ("Remote agent (main)", RunTarget("remote", label="remote agent"))]
+        for b in branches:
+            if b.id != agent.main_branch_id and not b.is_archived:
+                targets.append((f"Branch: {one_line(b.name, 30)}",
+                                RunTarget("branch", branch_id=b.id, label=f"branch {b.name}")))
+        self.prompt_pane.load_agent(agent)
+        self.conversations_pane.load_agent(agent)
+        # Simulations default to the remote agent over the stream; tests default to the remote too.
+        sim_targets = [targets[1], targets[0]] + targets[2:]
+        self.simulation_pane.load_agent(agent, sim_targets)
+        self.tests_pane.load_agent(agent, sim_targets)
+
+    # ------------------------------------------------------------------ cross-pane actions
+    def open_transcript(self, conversation_id: str, turn: int | None = None) -> None:
+        self.push_screen(TranscriptScreen(conversation_id, turn))
+
+    def feedback_changed(self, conversation_id: str, value: str | None) -> None:
+        self.conversations_pane.set_feedback(conversation_id, value)
+
+    def use_partial_history(self, turns: list[dict[str, Any]], conversation_id: str) -> None:
+        self.simulation_pane.use_partial_history(turns, conversation_id)
+        self.notify(f"The current scenario now continues {len(turns)} turns of this conversation.")
+
+    def scenario_saved(self, scenario: Scenario) -> None:
+        self.notify(f"Scenario “{scenario.name}” updated.", markup=False)
+
+    @work(group="create-test")
+    async def create_test_from_conversation(self, conv: Conversation, upto: int, values: dict[str, Any]) -> None:
+        if self.agent is None:
+            return
+        try:
+            body = self.backend.test_from_conversation(conv, upto, **values)
+            agent = self.agent if self.agent.agent_id == conv.agent_id else await self.backend.agent(conv.agent_id)
+            test_id = await self.backend.create_test(agent, body)
+        except (ConvAIError, ValueError) as exc:
+            self.notify(str(exc), title="Test not created", severity="error", markup=False)
+            return
+        self.notify(f"Created test “{body.name}” ({test_id}) and attached it to the agent.", markup=False)
+        if self.agent.agent_id == conv.agent_id:
+            self.load_agent(conv.agent_id)
+
+    # ------------------------------------------------------------------ command palette
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not isinstance(screen, MainScreen):
+            return
+        yield SystemCommand("Switch agent", "Pick another agent", self.action_pick_agent)
+        for p in PANES:
+            yield SystemCommand(f"Go to {p.capitalize()}", f"Focus the {p} pane",
+                                lambda p=p: self.action_show_pane(p))
+        yield SystemCommand("Refresh conversations", "Reload the conversation list",
+                            self.conversations_pane.action_refresh)
+        yield SystemCommand("Search messages", "Full-text search in transcripts",
+                            self.conversations_pane.action_focus_search)
+        yield SystemCommand("Save prompt version", "Keep the editor's content as a new version",
+                            self.prompt_pane.action_save_version)
+        yield SystemCommand("Prompt versions", "List saved versions and restore one",
+                            self.prompt_pane.action_versions)
+        yield SystemCommand("Revert prompt", "Back to the last saved version", self.prompt_pane.action_revert)
+        yield SystemCommand("Run simulation", "Run the selected scenario", self.simulation_pane.action_run)
+        yield SystemCommand("A/B simulation", "Same scenario, two prompt versions", self.simulation_pane.action_ab)
+        yield SystemCommand("Cancel simulation", "Stop the running simulation", self.simulation_pane.action_cancel)
+        yield SystemCommand("Edit scenario", "Persona, mocks, criteria, history, limit",
+                            self.simulation_pane.action_edit)
+        yield SystemCommand("Run tests", "Run the agent's tests", self.tests_pane.action_run)
+        yield SystemCommand("Cancel test run", "Cancel the running invocation", self.tests_pane.action_cancel)
+
+    async def on_unmount(self) -> None:
+        await self.backend.close()
+
+
+def run_tui(*, demo: bool, base_url: str | None, api_key: str | None, agent_id: str | None,
+            workspace: str | None) -> int:
+    backend = Backend(api_key=api_key, base_url=base_url, demo=demo)
+    app = ConvaiApp(backend, agent_id=agent_id, no_key=not demo and not api_key)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,245 @@
+"""The Conversations pane: a lazily paged table of an agent's calls, filters, message search."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Label, Select
+
+from ..api.errors import ConvAIError
+from ..api.models import Agent, ConversationSummary
+from ..services import ConversationFilter
+from ..textutil import one_line
+from .render import mmss, result_text, when
+
+if TYPE_CHECKING:
+    from .app import ConvaiApp
+
+PAGE = 100
+PREFETCH_ROWS = 30
+
+SUCCESS_OPTIONS = [("Any result", ""), ("Successful", "success"), ("Failed", "failure"), ("Unknown", "unknown")]
+DATE_OPTIONS = [("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90)]
+FEEDBACK_OPTIONS = [("Any rating", ""), ("Liked", "liked"), ("Disliked", "disliked"),
+                    ("Rated 4-5", "rated_high"), ("Rated 1-2", "rated_low")]
+
+FEEDBACK_CELL = {"like": Text("▲ like", style="green"), "dislike": Text("▼ dislike", style="red")}
+
+
+class LazyTable(DataTable):
+    """A DataTable that asks for more rows when the viewport nears the end."""
+
+    BINDINGS = [
+        Binding("end", "scroll_bottom", "Last row", show=False),
+        Binding("home", "scroll_top", "First row", show=False),
+    ]
+
+    class NeedMore(Message):
+        pass
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self.row_count and self.max_scroll_y - new < PREFETCH_ROWS:
+            self.post_message(self.NeedMore())
+
+
+class ConversationsPane(Vertical):
+    BORDER_TITLE = "Conversations"
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", key_display="/"),
+        Binding("f", "cycle_success", "Filter"),
+        Binding("ctrl+r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.agent: Agent | None = None
+        self.cursor: str | None = None
+        self.has_more = False
+        self.loading = False
+        self.search_text = ""
+        self.generation = 0  # bumps on every reset: stale pages are dropped
+        self.loaded = 0
+
+    @property
+    def capp(self) -> "ConvaiApp":
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="filters"):
+            yield Input(placeholder="Search messages… (Enter)", id="conv-search")
+            yield Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success")
+            yield Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date")
+            yield Select(FEEDBACK_OPTIONS, value="", allow_blank=False, id="conv-feedback")
+        yield LazyTable(id="conv-table", cursor_type="row", zebra_stripes=True)
+        yield Label("Waiting for the API…", id="conv-status", classes="status")
+
+    def on_mount(self) -> None:
+        self._set_columns(search=False)
+        self.table.loading = True
+
+    @property
+    def table(self) -> LazyTable:
+        return self.query_one("#conv-table", LazyTable)
+
+    def _set_columns(self, search: bool) -> None:
+        t = self.table
+        t.clear(columns=True)
+        if search:
+            t.add_column("Start", key="start", width=16)
+            t.add_column("Turn", key="turn", width=5)
+            t.add_column("Match", key="match")
+        else:
+            t.add_column("Start", key="start", width=16)
+            t.add_column("Dur", key="dur", width=6)
+            t.add_column("Status", key="status", width=11)
+            t.add_column("Result", key="result", width=10)
+            t.add_column("Title", key="title", width=26)
+            t.add_column("Lang", key="lang", width=4)
+            t.add_column("Feedback", key="feedback", width=10)
+
+    # ------------------------------------------------------------------ loading
+    def filters(self) -> ConversationFilter:
+        s = self.query_one("#conv-success", Select).value
+        d = self.query_one("#conv-date", Select).value
+        f = self.query_one("#conv-feedback", Select).value
+        return ConversationFilter(success=s or None, since_days=d or None, feedback=f or None)
+
+    def load_agent(self, agent: Agent) -> None:
+        self.agent = agent
+        self.reset()
+
+    def reset(self) -> None:
+        if self.agent is None:
+            return
+        self.generation += 1
+        self.cursor = None
+        self.has_more = True
+        self.loading = False
+        self.loaded = 0
+        self._set_columns(search=bool(self.search_text))
+        self.table.loading = True
+        self.fetch_page()
+
+    @work(group="conv-page")
+    async def fetch_page(self) -> None:
+        if self.agent is None or self.loading or not self.has_more:
+            return
+        self.loading = True
+        gen = self.generation
+        agent_id = self.agent.agent_id
+        status = self.query_one("#conv-status", Label)
+        status.update(f"Loading… ({self.loaded:,} loaded)")
+        try:
+            if self.search_text:
+                page = await self.capp.backend.search(agent_id, self.search_text, cursor=self.cursor, page_size=PAGE)
+                items: list[Any] = page.results
+            else:
+                page = await self.capp.backend.conversations(agent_id, cursor=self.cursor, page_size=PAGE,
+                                                             filters=self.filters())
+                items = page.conversations
+        except ConvAIError as exc:
+            if gen == self.generation and self.is_mounted:
+                self.loading = False
+                self.table.loading = False
+                status.update(Text(f"Error: {exc}", style="red"))
+                self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
+            return
+        if gen != self.generation or not self.is_mounted:
+            return  # the filters changed (or the app closed) while this page was in flight
+        self.table.loading = False
+        self._add_rows(items)
+        self.cursor = page.next_cursor
+        self.has_more = bool(page.has_more and page.next_cursor)
+        self.loading = False
+        self.loaded += len(items)
+        more = " · scroll for more" if self.has_more else ""
+        what = f"matches for “{one_line(self.search_text, 30)}”" if self.search_text else "conversations"
+        status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.")
+        # keep the viewport full: fetch again if the table is still short
+        if self.has_more and self.table.row_count < self.table.size.height + PREFETCH_ROWS:
+            self.fetch_page()
+
+    def _add_rows(self, items: list[Any]) -> None:
+        t = self.table
+        rows = []
+        keys = []
+        if self.search_text:
+            for r in items:
+                key = f"{r.conversation_id}#{r.transcript_index}"
+                if key in t.rows:
+                    continue
+                keys.append(key)
+                rows.append((when(r.conversation_start_time_unix_secs), str(r.transcript_index),
+                             Text(one_line(r.chunk_text, 200))))
+        else:
+            for c in items:
+                if c.conversation_id in t.rows:
+                    continue
+                keys.append(c.conversation_id)
+                rows.append(self._row(c))
+        for key, row in zip(keys, rows):
+            t.add_row(*row, key=key)
+
+    @staticmethod
+    def _row(c: ConversationSummary) -> tuple[Any, ...]:
+        fb = c.extra_fields.get("feedback")
+        if fb in FEEDBACK_CELL:
+            feedback: Any = FEEDBACK_CELL[fb]
+        elif c.rating is not None:
+            feedback = Text("★" * int(c.rating), style="yellow")
+        else:
+            feedback = ""
+        return (when(c.start_time_unix_secs), mmss(c.call_duration_secs), Text(one_line(c.status, 11)),
+                result_text(c.call_successful), Text(one_line(c.call_summary_title or "", 60)),
+                Text(one_line(c.main_language or "", 4)), feedback)
+
+    def set_feedback(self, conversation_id: str, value: str | None) -> None:
+        if self.search_text or conversation_id not in self.table.rows:
+            return
+        self.table.update_cell(conversation_id, "feedback", FEEDBACK_CELL.get(value or "", ""))
+
+    # ------------------------------------------------------------------ events
+    @on(LazyTable.NeedMore)
+    def _need_more(self) -> None:
+        if self.has_more and not self.loading:
+            self.fetch_page()
+
+    @on(DataTable.RowHighlighted, "#conv-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.has_more and not self.loading and event.cursor_row >= self.table.row_count - PREFETCH_ROWS:
+            self.fetch_page()
+
+    @on(DataTable.RowSelected, "#conv-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        key = str(event.row_key.value)
+        conv_id, _, turn = key.partition("#")
+        self.capp.open_transcript(conv_id, int(turn) if turn else None)
+
+    @on(Select.Changed)
+    def _filter_changed(self, event: Select.Changed) -> None:
+        if event.select.id in ("conv-success", "conv-date", "conv-feedback") and self.agent is not None:
+            self.reset()
+
+    @on(Input.Submitted, "#conv-search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.search_text = event.value.strip()
+        self.reset()
+        self.table.focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#conv-search", Input).focus()
+
+    def action_cycle_success(self) -> None:
+        sel = self.query_one("#conv-success", Select)
+        values = [v for _, v in SUCCESS_OPTIONS]
+        sel.value = values[(values.index(sel.value) + 1) % len(values)]
+
+    def action_refresh(self) -> None:
+        self.reset()

@@ -1,0 +1,295 @@
+"""The Simulation pane: run a scenario, watch turns stream in, read the analysis; A/B mode."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Label, RichLog, Select, Static
+from textual.worker import Worker, WorkerState
+
+from ..api.errors import ConvAIError, StreamInterrupted
+from ..api.models import Agent, SimulationResponse
+from ..api.simulations import Finished, NewTurns, Progress, RoadChosen
+from ..services import RunTarget
+from ..textutil import one_line, safe
+from ..workspace.scenarios import Scenario, builtin_scenarios
+from .render import analysis_text, result_text, turn_text
+from .screens import ABScreen, ScenarioScreen
+
+if TYPE_CHECKING:
+    from .app import ConvaiApp
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class SimRun:
+    """State of one running simulation lane (A or B)."""
+
+    def __init__(self, log: RichLog, label: str) -> None:
+        self.log = log
+        self.label = label
+        self.turns = 0
+        self.road = ""
+        self.started = time.monotonic()
+        self.finished: SimulationResponse | None = None
+        self.error = ""
+        self.running = True
+        self.pending: list[Any] = []  # turns waiting for the next batched render
+
+
+class SimulationPane(Vertical):
+    BORDER_TITLE = "Simulation"
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("b", "ab", "A/B"),
+        Binding("x", "cancel", "Cancel"),
+        Binding("e", "edit", "Edit scenario"),
+    ]
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.agent: Agent | None = None
+        self.scenarios: list[Scenario] = builtin_scenarios()
+        self.lanes: dict[str, SimRun] = {}
+        self.sim_workers: list[Worker] = []
+        self.targets: list[tuple[str, RunTarget]] = []
+
+    @property
+    def capp(self) -> "ConvaiApp":
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="controls"):
+            yield Select(self._scenario_options(), value=0, allow_blank=False, id="sim-scenario")
+            yield Select([(Text("Local draft"), "draft")], value="draft", allow_blank=False, id="sim-target")
+            yield Button("Run", id="sim-run", variant="primary")
+            yield Button("A/B", id="sim-ab")
+        yield Label("Pick a scenario and press r to run it (e to edit it).", id="sim-status", classes="status")
+        with Horizontal(id="sim-lanes"):
+            yield RichLog(id="sim-log-a", wrap=True, markup=False, min_width=20, classes="lane")
+            yield RichLog(id="sim-log-b", wrap=True, markup=False, min_width=20, classes="lane -hidden")
+        yield Static("", id="sim-compare", classes="-hidden")
+
+    def on_mount(self) -> None:
+        self.set_interval(0.1, self._tick)
+
+    def _scenario_options(self) -> list[tuple[Text, int]]:
+        return [(Text(one_line(s.name, 40)), i) for i, s in enumerate(self.scenarios)]
+
+    @property
+    def scenario(self) -> Scenario:
+        idx = self.query_one("#sim-scenario", Select).value
+        return self.scenarios[int(idx) if isinstance(idx, int) else 0]
+
+    def load_agent(self, agent: Agent, targets: list[tuple[str, RunTarget]]) -> None:
+        self.agent = agent
+        self.targets = targets
+        sel = self.query_one("#sim-target", Select)
+        sel.set_options([(Text(label), str(i)) for i, (label, _) in enumerate(targets)])
+        sel.value = "0"
+
+    def set_scenarios(self, scenarios: list[Scenario], select: int = 0) -> None:
+        self.scenarios = scenarios or builtin_scenarios()
+        sel = self.query_one("#sim-scenario", Select)
+        sel.set_options(self._scenario_options())
+        sel.value = min(select, len(self.scenarios) - 1)
+
+    def target(self, key: str | None = None) -> tuple[str, RunTarget]:
+        if key is None:
+            key = str(self.query_one("#sim-target", Select).value)
+        label, t = self.targets[int(key)] if key.isdigit() and int(key) < len(self.targets) else ("remote agent",
+                                                                                                    RunTarget())
+        if t.kind == "draft":
+            t = RunTarget("draft", draft=self.capp.prompt_pane.current_draft(), label=t.label)
+        return label, t
+
+    # ------------------------------------------------------------------ running
+    @property
+    def running(self) -> bool:
+        return any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.sim_workers)
+
+    @on(Button.Pressed, "#sim-run")
+    def action_run(self) -> None:
+        if self.agent is None:
+            self.app.notify("No agent loaded yet.", severity="warning")
+            return
+        if self.running:
+            self.app.notify("A simulation is already running (x cancels it).", severity="warning")
+            return
+        self._set_ab(False)
+        label, target = self.target()
+        lane = self._start_lane("a", label)
+        self.sim_workers = [self._run_lane(lane, target)]
+
+    @on(Button.Pressed, "#sim-ab")
+    def action_ab(self) -> None:
+        if self.agent is None or self.running:
+            return
+        choices = [(label, str(i)) for i, (label, _) in enumerate(self.targets)]
+        draft_key = next((k for (lbl, k) in choices if self.targets[int(k)][1].kind == "draft"), choices[-1][1])
+
+        def go(picked: tuple[str, str] | None) -> None:
+            if not picked:
+                return
+            self._set_ab(True)
+            runs = []
+            for lane_id, key in zip("ab", picked):
+                label, target = self.target(key)
+                runs.append(self._run_lane(self._start_lane(lane_id, label), target))
+            self.sim_workers = runs
+
+        self.app.push_screen(ABScreen(choices, choices[0][1], draft_key), go)
+
+    def _set_ab(self, on_: bool) -> None:
+        self.query_one("#sim-log-b").set_class(not on_, "-hidden")
+        self.query_one("#sim-compare").set_class(True, "-hidden")
+
+    def _start_lane(self, lane_id: str, label: str) -> SimRun:
+        log = self.query_one(f"#sim-log-{lane_id}", RichLog)
+        log.clear()
+        log.border_title = f"{lane_id.upper()}: {one_line(label, 30)}" if len(self.lanes) or lane_id == "b" else ""
+        head = Text()
+        head.append(f"▶ {one_line(self.scenario.name, 50)}", style="bold")
+        head.append(f" against {one_line(label, 40)}", style="dim")
+        log.write(head)
+        run = SimRun(log, label)
+        self.lanes[lane_id] = run
+        return run
+
+    @work(group="simulation")
+    async def _run_lane(self, lane: SimRun, target: RunTarget) -> None:
+        assert self.agent is not None
+        req = self.scenario.to_request()
+        try:
+            async for upd in self.capp.backend.simulate(self.agent.agent_id, req, target):
+                if isinstance(upd, RoadChosen):
+                    lane.road = "stream" if upd.road == "stream" else "simulation test"
+                    lane.log.write(Text(f"road: {upd.reason}", style="dim italic"))
+                elif isinstance(upd, NewTurns):
+                    lane.pending.extend(upd.turns)
+                    if len(lane.pending) > 200:
+                        self._flush(lane)
+                elif isinstance(upd, Progress):
+                    lane.log.write(Text(safe(upd.message), style="dim"))
+                elif isinstance(upd, Finished):
+                    self._flush(lane)
+                    lane.finished = upd.response
+                    if lane.turns == 0:
+                        for t in upd.response.simulated_conversation:
+                            lane.pending.append(t)
+                        self._flush(lane)
+                    lane.log.write(Text("─" * 20 + " analysis", style="dim"))
+                    lane.log.write(analysis_text(upd.response.analysis))
+        except asyncio.CancelledError:
+            self._flush(lane)
+            lane.error = f"cancelled after {lane.turns} turns"
+            lane.log.write(Text(f"■ Cancelled after {lane.turns} turns (stream closed).", style="yellow"))
+            raise
+        except StreamInterrupted as exc:
+            self._flush(lane)
+            lane.error = f"interrupted after {lane.turns} turns"
+            lane.log.write(Text(f"⚠ {safe(str(exc))} The partial transcript is kept above.", style="bold red"))
+            self.app.notify(str(exc), title="Simulation", severity="error", markup=False)
+        except ConvAIError as exc:
+            self._flush(lane)
+            lane.error = str(exc)
+            lane.log.write(Text(f"⚠ {safe(str(exc))}", style="bold red"))
+            self.app.notify(str(exc), title="Simulation", severity="error", markup=False)
+        finally:
+            lane.running = False
+            self._flush(lane)
+            if not self.running or all(not ln.running for ln in self.lanes.values()):
+                self._compare()
+
+    def _flush(self, lane: SimRun) -> None:
+        """Render pending turns in one batch (fast streams arrive faster than frames)."""
+        if not lane.pending:
+            return
+        pending, lane.pending = lane.pending, []
+        for t in pending:
+            lane.log.write(turn_text(t, lane.turns), scroll_end=False)
+            lane.turns += 1
+        lane.log.scroll_end(animate=False)
+
+    def _tick(self) -> None:
+        for lane in self.lanes.values():
+            self._flush(lane)
+        status = self.query_one("#sim-status", Label)
+        if not self.lanes:
+            return
+        parts = []
+        for lane_id, lane in self.lanes.items():
+            el = time.monotonic() - lane.started
+            if lane.running:
+                spin = SPINNER[int(el * 10) % len(SPINNER)]
+                parts.append(f"{spin} {lane_id.upper() if len(self.lanes) > 1 else ''} {lane.turns} turns · "
+                             f"{el:4.1f}s" + (f" · {lane.road}" if lane.road else ""))
+            elif lane.finished is not None:
+                parts.append(f"✓ {lane_id.upper() if len(self.lanes) > 1 else ''} {lane.turns} turns"
+                             + (f" · {lane.road}" if lane.road else "")
+                             + f" · call {lane.finished.analysis.call_successful}")
+            elif lane.error:
+                parts.append(f"■ {lane_id.upper() if len(self.lanes) > 1 else ''} {one_line(lane.error, 60)}")
+        status.update("   ".join(parts))
+
+    def _compare(self) -> None:
+        """With A and B both done: a criterion-by-criterion comparison."""
+        a, b = self.lanes.get("a"), self.lanes.get("b")
+        box = self.query_one("#sim-compare", Static)
+        if self.query_one("#sim-log-b").has_class("-hidden") or not a or not b or a.running or b.running:
+            return
+        t = Text()
+        t.append("A/B  ", style="bold")
+        for lane_id, lane in (("A", a), ("B", b)):
+            t.append(f"{lane_id}: ")
+            if lane.finished:
+                t.append_text(result_text(lane.finished.analysis.call_successful))
+                t.append(f" {lane.turns} turns   ")
+            else:
+                t.append(one_line(lane.error or "no result", 30) + "   ", style="red")
+        crits = sorted(set((a.finished.analysis.evaluation_criteria_results or {}) if a.finished else {})
+                       | set((b.finished.analysis.evaluation_criteria_results or {}) if b.finished else {}))
+        for cid in crits:
+            ra = ((a.finished.analysis.evaluation_criteria_results or {}).get(cid) if a.finished else None)
+            rb = ((b.finished.analysis.evaluation_criteria_results or {}).get(cid) if b.finished else None)
+            t.append(f"\n  {one_line(cid, 30):<30} A ")
+            t.append_text(result_text(ra.result if ra else "unknown"))
+            t.append("   B ")
+            t.append_text(result_text(rb.result if rb else "unknown"))
+            if ra and rb and ra.result != rb.result:
+                t.append("   ← differs", style="bold yellow")
+        box.update(t)
+        box.set_class(False, "-hidden")
+
+    def action_cancel(self) -> None:
+        if not self.running:
+            return
+        for w in self.sim_workers:
+            w.cancel()
+
+    # ------------------------------------------------------------------ scenarios
+    def action_edit(self) -> None:
+        idx = self.query_one("#sim-scenario", Select).value
+
+        def saved(s: Scenario | None) -> None:
+            if s is None:
+                return
+            i = int(idx) if isinstance(idx, int) else 0
+            self.scenarios[i] = s
+            self.set_scenarios(self.scenarios, i)
+            self.capp.scenario_saved(s)
+
+        self.app.push_screen(ScenarioScreen(self.scenario), saved)
+
+    def use_partial_history(self, turns: list[dict[str, Any]], source: str) -> None:
+        s = self.scenario
+        s.partial_history = turns
+        self.query_one("#sim-status", Label).update(
+            f"Scenario “{one_line(s.name, 30)}” now continues {len(turns)} turns of {one_line(source, 30)}.")

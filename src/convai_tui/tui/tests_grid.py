@@ -1,0 +1,246 @@
+"""The Tests pane: a grid of tests x runs that fills in live while the invocation is polled."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Input, Label, Select
+
+from ..api.errors import ConvAIError
+from ..api.models import Agent, AgentTest, TestInvocation, TestRun
+from ..services import RunTarget
+from ..textutil import one_line
+from .render import RESULT_ICON, RESULT_STYLE
+from .screens import RunDetailScreen
+
+if TYPE_CHECKING:
+    from .app import ConvaiApp
+
+CELL = {s: Text(f" {RESULT_ICON[s]} ", style=RESULT_STYLE[s]) for s in ("pending", "passed", "failed", "cancelled")}
+TYPE_LABEL = {"llm": "llm", "tool": "tool", "simulation": "sim"}
+
+
+def rate_text(passed: int, done: int) -> Text:
+    if not done:
+        return Text("—", style="dim")
+    pct = 100 * passed / done
+    return Text(f"{pct:3.0f}%", style="green" if pct == 100 else ("red" if pct < 50 else "yellow"))
+
+
+class TestsPane(Vertical):
+    BORDER_TITLE = "Tests"
+    BINDINGS = [
+        Binding("r", "run", "Run tests"),
+        Binding("x", "cancel", "Cancel run"),
+        Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+"),
+        Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False),
+    ]
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.agent: Agent | None = None
+        self.tests: list[AgentTest] = []
+        self.invocation: TestInvocation | None = None
+        self.runs: dict[tuple[str, int], TestRun] = {}
+        self._shown: dict[tuple[str, int], str] = {}
+        self.repeat = 1
+        self.targets: list[tuple[str, RunTarget]] = []
+        self.polling = False
+
+    @property
+    def capp(self) -> "ConvaiApp":
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="controls"):
+            yield Select([(Text("Remote agent"), "0")], value="0", allow_blank=False, id="tests-target")
+            yield Label("×", classes="times")
+            yield Input("1", id="tests-repeat", type="integer", max_length=2, classes="repeat")
+            yield Button("Run", id="tests-run", variant="primary")
+            yield Button("Cancel", id="tests-cancel")
+        yield DataTable(id="tests-grid", cursor_type="cell", zebra_stripes=True)
+        yield Label("Loading tests…", id="tests-status", classes="status")
+
+    def on_mount(self) -> None:
+        self.grid.loading = True
+
+    @property
+    def grid(self) -> DataTable:
+        return self.query_one("#tests-grid", DataTable)
+
+    # ------------------------------------------------------------------ loading
+    def load_agent(self, agent: Agent, targets: list[tuple[str, RunTarget]]) -> None:
+        self.agent = agent
+        self.targets = targets
+        sel = self.query_one("#tests-target", Select)
+        sel.set_options([(Text(label), str(i)) for i, (label, _) in enumerate(targets)])
+        sel.value = "0"
+        self.invocation = None
+        self.grid.loading = True
+        self.load_tests()
+
+    @work(exclusive=True, group="tests-load")
+    async def load_tests(self) -> None:
+        assert self.agent is not None
+        try:
+            tests = await self.capp.backend.tests_for_agent(self.agent)
+        except ConvAIError as exc:
+            self.grid.loading = False
+            self._status(Text(f"Could not load tests: {exc}", style="red"))
+            self.app.notify(str(exc), title="Tests", severity="error", markup=False)
+            return
+        self.tests = tests
+        self.runs = {}
+        self._build_grid(self.repeat)
+        self.grid.loading = False
+        self._status(Text(f"{len(tests)} tests. Press r to run them "
+                          f"(× repeat count with +/-; target: remote, a branch or the local draft)."))
+
+    def _build_grid(self, repeat: int) -> None:
+        g = self.grid
+        g.clear(columns=True)
+        g.add_column("Test", key="test", width=30)
+        g.add_column("Type", key="type", width=4)
+        g.add_column("Pass", key="rate", width=5)
+        for i in range(repeat):
+            g.add_column(f"#{i + 1}", key=f"r{i}", width=3)
+        for t in self.tests:
+            g.add_row(Text(one_line(t.name, 60)), TYPE_LABEL.get(t.type, t.type[:4]), Text("—", style="dim"),
+                      *["" for _ in range(repeat)], key=t.id)
+        self._shown = {}
+
+    def _status(self, text: Text | str) -> None:
+        self.query_one("#tests-status", Label).update(text)
+
+    # ------------------------------------------------------------------ running
+    def target(self) -> tuple[str, RunTarget]:
+        key = str(self.query_one("#tests-target", Select).value)
+        label, t = self.targets[int(key)] if key.isdigit() and int(key) < len(self.targets) else ("remote", RunTarget())
+        if t.kind == "draft":
+            t = RunTarget("draft", draft=self.capp.prompt_pane.current_draft(), label=t.label)
+        return label, t
+
+    def _read_repeat(self) -> int | None:
+        raw = self.query_one("#tests-repeat", Input).value.strip() or "1"
+        try:
+            n = int(raw)
+        except ValueError:
+            n = 0
+        if not 1 <= n <= 20:
+            self.app.notify("Repeat count must be between 1 and 20.", severity="error")
+            return None
+        return n
+
+    def action_repeat(self, delta: int) -> None:
+        n = max(1, min(20, (self._read_repeat() or 1) + delta))
+        self.query_one("#tests-repeat", Input).value = str(n)
+
+    @on(Button.Pressed, "#tests-run")
+    def action_run(self) -> None:
+        if self.agent is None or not self.tests:
+            self.app.notify("No tests to run.", severity="warning")
+            return
+        if self.polling:
+            self.app.notify("A run is in progress (x cancels it).", severity="warning")
+            return
+        n = self._read_repeat()
+        if n is None:
+            return
+        self.repeat = n
+        self._build_grid(n)
+        for t in self.tests:
+            for i in range(n):
+                self.grid.update_cell(t.id, f"r{i}", CELL["pending"])
+        self.run_tests(n)
+
+    @work(exclusive=True, group="tests-run")
+    async def run_tests(self, repeat: int) -> None:
+        assert self.agent is not None
+        label, target = self.target()
+        self.polling = True
+        self._status(f"Starting {len(self.tests) * repeat} runs against {one_line(label, 40)}…")
+        try:
+            inv = await self.capp.backend.run_tests(self.agent.agent_id, [t.id for t in self.tests], repeat=repeat,
+                                                    target=target, name=f"convai-tui: {label}")
+            self.invocation = inv
+            self._apply(inv)
+            async for inv in self.capp.backend.poll(inv.id, initial_interval=0.3, max_interval=2.0):
+                self.invocation = inv
+                self._apply(inv)
+        except ConvAIError as exc:
+            self._status(Text(f"Run failed: {exc}", style="red"))
+            self.app.notify(str(exc), title="Tests", severity="error", markup=False)
+        finally:
+            self.polling = False
+
+    def _apply(self, inv: TestInvocation) -> None:
+        """Update only the cells whose status changed, then the per-test and overall rates."""
+        seen_rep: dict[str, int] = {}
+        g = self.grid
+        changed_tests: set[str] = set()
+        for run in inv.test_runs:
+            rep = run.extra_fields.get("repeat_index")
+            if not isinstance(rep, int):
+                rep = seen_rep.get(run.test_id, 0)
+            seen_rep[run.test_id] = rep + 1
+            key = (run.test_id, rep)
+            self.runs[key] = run
+            if self._shown.get(key) != run.status and run.test_id in g.rows and rep < self.repeat:
+                g.update_cell(run.test_id, f"r{rep}", CELL.get(run.status, Text(" ? ")), update_width=False)
+                self._shown[key] = run.status
+                changed_tests.add(run.test_id)
+        for tid in changed_tests:
+            runs = [r for (t, _), r in self.runs.items() if t == tid]
+            done = [r for r in runs if r.status in ("passed", "failed")]
+            g.update_cell(tid, "rate", rate_text(sum(r.status == "passed" for r in done), len(done)),
+                          update_width=False)
+        c = inv.counts()
+        done = c["passed"] + c["failed"]
+        t = Text()
+        t.append(f"{c['passed']}/{len(inv.test_runs)} passed ")
+        t.append_text(rate_text(c["passed"], done))
+        if c["failed"]:
+            t.append(f" · {c['failed']} failed", style="red")
+        if c["pending"]:
+            t.append(f" · {c['pending']} pending…", style="yellow")
+        if c["cancelled"]:
+            t.append(f" · {c['cancelled']} cancelled", style="dim")
+        t.append("  (Enter on a cell: details)", style="dim")
+        self._status(t)
+
+    @on(Button.Pressed, "#tests-cancel")
+    def action_cancel(self) -> None:
+        if self.invocation is None or not self.polling:
+            return
+        self.cancel_run(self.invocation.id)
+
+    @work(group="tests-cancel")
+    async def cancel_run(self, invocation_id: str) -> None:
+        try:
+            await self.capp.backend.cancel(invocation_id)
+        except ConvAIError as exc:
+            self.app.notify(str(exc), title="Cancel", severity="error", markup=False)
+            return
+        self.app.notify("Cancel requested.")
+
+    @on(DataTable.CellSelected, "#tests-grid")
+    def _cell(self, event: DataTable.CellSelected) -> None:
+        tid = str(event.cell_key.row_key.value)
+        col = str(event.cell_key.column_key.value)
+        test = next((t for t in self.tests if t.id == tid), None)
+        if test is None:
+            return
+        rep = int(col[1:]) if col.startswith("r") and col[1:].isdigit() else 0
+        run = self.runs.get((tid, rep))
+        if run is None:
+            self.app.notify("No run for this cell yet: press r to run the tests.")
+            return
+        cond = test.success_condition or "; ".join(test.success_conditions or []) or (
+            f"calls {test.tool_call_parameters.referenced_tool.id}" if test.tool_call_parameters
+            and test.tool_call_parameters.referenced_tool else "")
+        self.app.push_screen(RunDetailScreen(run, cond, rep))

@@ -1,0 +1,1 @@
+"""Local workspace: prompt versions, scenarios and tests on disk. Imports no Textual."""

@@ -1,0 +1,74 @@
+"""Prompt versions: the data type and the store interface the UI uses."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PromptDraft:
+    """The editable part of an agent: what a version captures."""
+
+    prompt: str = ""
+    first_message: str = ""
+    llm: str = ""
+    temperature: float | None = None
+
+    def conversation_config(self) -> dict:
+        """A partial ``conversation_config`` that sets exactly these fields."""
+        p: dict = {"prompt": self.prompt}
+        if self.llm:
+            p["llm"] = self.llm
+        if self.temperature is not None:
+            p["temperature"] = self.temperature
+        return {"agent": {"prompt": p, "first_message": self.first_message}}
+
+
+@dataclass(frozen=True)
+class PromptVersion:
+    number: int
+    draft: PromptDraft
+    created: float = field(default_factory=time.time)
+    message: str = ""
+    source: str = "local"  # "local" or "remote:<version_id>"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+    def with_message(self, message: str) -> "PromptVersion":
+        return replace(self, message=message)
+
+
+class VersionStore(Protocol):
+    """Where prompt versions of one agent live (memory now, TOML files in the workspace)."""
+
+    def list(self, agent_id: str) -> list[PromptVersion]: ...
+
+    def save(self, agent_id: str, draft: PromptDraft, message: str = "", source: str = "local") -> PromptVersion: ...
+
+    def get(self, agent_id: str, number: int) -> PromptVersion | None: ...
+
+
+class MemoryVersionStore:
+    """Versions kept in memory for the life of the process."""
+
+    def __init__(self) -> None:
+        self._by_agent: dict[str, list[PromptVersion]] = {}
+
+    def list(self, agent_id: str) -> list[PromptVersion]:
+        return list(self._by_agent.get(agent_id, []))
+
+    def save(self, agent_id: str, draft: PromptDraft, message: str = "", source: str = "local") -> PromptVersion:
+        lst = self._by_agent.setdefault(agent_id, [])
+        v = PromptVersion(number=len(lst) + 1, draft=draft, message=message, source=source)
+        lst.append(v)
+        return v
+
+    def get(self, agent_id: str, number: int) -> PromptVersion | None:
+        for v in self._by_agent.get(agent_id, []):
+            if v.number == number:
+                return v
+        return None

@@ -1,0 +1,297 @@
+"""The TUI driven with Pilot against a real in-process emulator on a loopback port."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList
+
+from convai_tui.services import Backend
+from convai_tui.tui.app import ConvaiApp
+from convai_tui.tui.screens import CreateTestScreen, NoKeyScreen, RunDetailScreen, TranscriptScreen
+
+from helpers import add_fault
+from tui_helpers import log_text, make_app, ready, status, wait_for
+
+PANE_TITLES = ["Conversations", "Prompt", "Simulation", "Tests"]
+
+
+async def test_first_paint_does_not_wait_for_data():
+    app = make_app(latency_ms=400)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await pilot.pause(0.05)
+        titles = [app.main.query_one(f"#{p}").border_title for p in ("conversations", "prompt", "simulation", "tests")]
+        assert titles == PANE_TITLES
+        assert app.conversations_pane.table.loading  # a loading state, not a blocked UI
+        assert app.agent is None
+        await ready(pilot)
+
+
+async def test_browse_a_romanian_conversation_by_keyboard():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_sanitas_ro")
+        app.conversations_pane.table.focus()
+        await pilot.press("down", "enter")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
+                                and app.screen, what="transcript")
+        ol = screen.query_one("#tr-turns", OptionList)
+        assert "Alo, da?" in ol.get_option_at_index(0).prompt.plain
+        assert any(ch in ol.get_option_at_index(1).prompt.plain for ch in "ăâîșț")
+        analysis = str(screen.query_one("#tr-analysis").render())
+        assert "limba_romana" in analysis
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TranscriptScreen)
+
+
+async def test_api_text_is_shown_literally():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        app.open_transcript("conv_markup_and_escapes")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
+                                and app.screen, what="transcript")
+        user = screen.query_one("#tr-turns", OptionList).get_option_at_index(1).prompt
+        assert "[bold]not bold[/bold]" in user.plain
+        assert "[link=https://evil.example]click[/link]" in user.plain
+        assert "\x1b" not in user.plain and "␛[31mnot red" in user.plain
+        # no style came from the message itself: only our role/time styling spans the start
+        msg_start = user.plain.index("Please")
+        assert not [s for s in user.spans if s.end > msg_start]
+        svg = app.export_screenshot()
+        assert "\x1b" not in svg
+
+
+async def test_lazy_paging_loads_pages_as_you_scroll():
+    app = make_app(conversations=2000)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        table = app.conversations_pane.table
+        first = table.row_count
+        total = len(app.backend._emulator.state.by_agent["agent_dental_bella"])
+        assert first < total
+        table.focus()
+        for _ in range(4):
+            await pilot.press("end")
+            await pilot.pause(0.3)
+        await wait_for(pilot, lambda: table.row_count > first, what="next page")
+        keys = [r.value for r in table.rows]
+        assert len(keys) == len(set(keys))
+        assert table.row_count < total or not app.conversations_pane.has_more
+
+
+async def test_filters_and_message_search():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_sanitas_ro")
+        pane = app.conversations_pane
+        gen = pane.generation
+        pane.query_one("#conv-success").value = "failure"
+        await wait_for(pilot, lambda: pane.generation > gen and not pane.loading and pane.table.row_count,
+                       what="filtered page")
+        state = app.backend._emulator.state
+        ids = [r.value for r in pane.table.rows]
+        assert ids and all(state.conv_by_id[i].success == "failure" for i in ids)
+        pane.query_one("#conv-success").value = ""
+        await pilot.click("#conv-search")
+        await pilot.press(*"programare", "enter")
+        await wait_for(pilot, lambda: pane.search_text and not pane.loading and pane.table.row_count,
+                       what="search results")
+        assert "matches" in status(app, "#conv-status")
+        key = next(iter(pane.table.rows)).value
+        assert "#" in key  # conversation#turn
+
+
+async def test_feedback_from_the_transcript():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        conv_id = next(iter(app.conversations_pane.table.rows)).value
+        app.open_transcript(conv_id)
+        await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv, what="transcript")
+        await pilot.press("d")
+        state = app.backend._emulator.state
+        await wait_for(pilot, lambda: state.conv_by_id[conv_id].feedback == "dislike", what="feedback stored")
+
+
+async def test_create_test_from_a_turn():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        state = app.backend._emulator.state
+        before = set(state.tests)
+        conv_id = next(iter(app.conversations_pane.table.rows)).value
+        app.open_transcript(conv_id)
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
+                                and app.screen, what="transcript")
+        await pilot.press("down", "down")  # turn 2
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateTestScreen), what="form")
+        await pilot.press(*"The agent confirms the time.")
+        await pilot.press("ctrl+s")
+        new = await wait_for(pilot, lambda: set(state.tests) - before, what="test created")
+        test = state.tests[new.pop()]
+        assert test["success_condition"] == "The agent confirms the time."
+        assert test["chat_history"][-1]["role"] == "user"
+        assert test["from_conversation_metadata"]["conversation_id"] == conv_id
+        attached = state.agents["agent_dental_bella"].platform_settings["testing"]["attached_tests"]
+        assert {"test_id": test["id"]} in attached
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: any(t.id == test["id"] for t in app.tests_pane.tests), what="grid reload")
+
+
+async def test_prompt_edit_marks_dirty_and_saves_a_version():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        pane = app.prompt_pane
+        assert not pane.dirty and pane.border_title == "Prompt"
+        await pilot.press("2")
+        await pilot.press("ctrl+end", "enter", *"Always confirm the booking time.")
+        assert pane.dirty and "modified" in pane.border_subtitle
+        await pilot.press("ctrl+s")
+        versions = app.backend.versions.list("agent_dental_bella")
+        assert len(versions) == 2 and versions[-1].draft.prompt.endswith("Always confirm the booking time.")
+        assert not pane.dirty
+        # a bad temperature is refused with a clear message, nothing saved
+        pane.query_one("#prompt-temp").value = "hot"
+        pane.action_save_version()
+        assert len(app.backend.versions.list("agent_dental_bella")) == 2
+
+
+async def test_simulation_streams_turns_then_analysis():
+    app = make_app(stream_delay_ms=30)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        await pilot.press("3", "r")
+        await wait_for(pilot, lambda: app.simulation_pane.lanes["a"].turns >= 2, what="first turns")
+        assert app.simulation_pane.running  # turns are on screen before the call ends
+        await wait_for(pilot, lambda: app.simulation_pane.lanes["a"].finished, what="analysis")
+        text = log_text(app)
+        assert "road: simulate-conversation/stream" in text
+        assert "analysis" in text and "confirms_time" in text
+        assert "stream" in status(app, "#sim-status")
+
+
+async def test_simulation_cancel_closes_the_stream():
+    app = make_app(stream_delay_ms=300)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        await pilot.press("3", "r")
+        await wait_for(pilot, lambda: app.simulation_pane.lanes["a"].turns >= 1, what="a turn")
+        await pilot.press("x")
+        await wait_for(pilot, lambda: not app.simulation_pane.running, what="cancel")
+        assert "Cancelled after" in log_text(app)
+        assert app.simulation_pane.lanes["a"].finished is None
+
+
+async def test_dropped_stream_keeps_partial_transcript():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        add_fault(app.backend._emulator, kind="cut", after_events=3,
+                  path="/v1/convai/agents/agent_dental_bella/simulate-conversation/stream")
+        await pilot.press("3", "r")
+        await wait_for(pilot, lambda: not app.simulation_pane.running and app.simulation_pane.lanes.get("a"),
+                       what="end of run")
+        text = log_text(app)
+        assert "interrupted after 3 turns" in text
+        assert app.simulation_pane.lanes["a"].turns == 3
+
+
+async def test_simulation_falls_back_to_the_test_road():
+    app = make_app(legacy_simulate=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        await pilot.press("3", "r")
+        await wait_for(pilot, lambda: app.simulation_pane.lanes["a"].finished, timeout=20, what="analysis")
+        assert "simulation test" in log_text(app)
+        assert "simulation test" in status(app, "#sim-status")
+
+
+async def test_ab_simulation_side_by_side():
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        await pilot.press("2", "ctrl+end", "enter", *"Always confirm the booking time.")
+        await pilot.press("alt+3", "b")
+        await pilot.pause(0.2)
+        await pilot.click("#ab-run")
+        await wait_for(pilot, lambda: not app.main.query_one("#sim-compare").has_class("-hidden"), timeout=20,
+                       what="comparison")
+        compare = str(app.main.query_one("#sim-compare").render())
+        assert "confirms_time" in compare and "differs" in compare
+        assert log_text(app, "a") and log_text(app, "b")
+
+
+async def test_tests_grid_fills_live_and_shows_rationale():
+    app = make_app(test_delay_ms=600)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        pane = app.tests_pane
+        pane.query_one("#tests-repeat").value = "2"
+        await pilot.press("4", "r")
+        await wait_for(pilot, lambda: pane.runs and any(r.status == "pending" for r in pane.runs.values()),
+                       what="pending cells")
+        await wait_for(pilot, lambda: pane.runs and not pane.polling, timeout=20, what="all runs done")
+        assert len(pane.runs) == 2 * len(pane.tests)
+        statuses = {r.test_name: r.status for r in pane.runs.values()}
+        assert statuses["Confirms the booking"] == "failed" and statuses["Greets politely"] == "passed"
+        assert "passed" in status(app, "#tests-status")
+        grid = pane.grid
+        row = list(grid.rows).index(next(k for k in grid.rows if k.value == "test_bella_confirms"))
+        grid.move_cursor(row=row, column=3)
+        grid.focus()
+        await pilot.press("enter")
+        detail = await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen,
+                                what="detail")
+        text = str(detail.query_one("Static").render())
+        assert "confirms the booking time" in text and "no agent turn confirms" in text
+
+
+async def test_local_draft_changes_the_verdict():
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        await pilot.press("2", "ctrl+end", "enter", *"Always confirm the booking time.")
+        pane = app.tests_pane
+        sel = pane.query_one("#tests-target")
+        sel.value = next(str(i) for i, (label, t) in enumerate(pane.targets) if t.kind == "draft")
+        await pilot.press("alt+4", "r")
+        await wait_for(pilot, lambda: pane.runs and not pane.polling, timeout=20, what="runs done")
+        statuses = {r.test_id: r.status for r in pane.runs.values()}
+        assert statuses["test_bella_confirms"] == "passed"
+        # the remote agent was not touched
+        assert "confirm the booking time" not in app.backend._emulator.state.agents[
+            "agent_dental_bella"].config()["agent"]["prompt"]["prompt"]
+
+
+async def test_compact_layout_at_80x24():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        main = app.main
+        assert main.has_class("-compact")
+        assert main.query_one("#pane-tabs").display
+        visible = [p for p in ("conversations", "prompt", "simulation", "tests") if main.query_one(f"#{p}").display]
+        assert visible == ["conversations"]
+        await pilot.press("2")
+        visible = [p for p in ("conversations", "prompt", "simulation", "tests") if main.query_one(f"#{p}").display]
+        assert visible == ["prompt"]
+        await pilot.press("alt+4")
+        assert main.query_one("#tests").display
+
+
+async def test_missing_key_explains_what_to_set():
+    app = ConvaiApp(Backend(), no_key=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, NoKeyScreen)
+        text = str(app.screen.query_one("Static").render())
+        assert "ELEVENLABS_API_KEY" in text and "--demo" in text
+
+
+async def test_bad_key_is_reported_not_crashed(emulator):
+    app = ConvaiApp(Backend(api_key="wrong-key", base_url=emulator.base_url))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: "401" in status(app, "#conn") or "rejected" in status(app, "#conn"),
+                       what="error shown")
+        assert "wrong-key" not in status(app, "#conn")
