@@ -594,7 +594,7 @@ def judge(condition: str, transcript: list[TranscriptTurn], *, focus: list[Trans
     texts = _agent_texts(turns)
     all_agent = " ".join(t for _, t in texts).lower()
     c = condition.lower()
-    checks: list[tuple[bool, str]] = []
+    checks: list[tuple[bool | None, str]] = []
 
     def find(markers: tuple[str, ...] | list[str]) -> tuple[int, str] | None:
         for i, t in texts:
@@ -607,7 +607,13 @@ def judge(condition: str, transcript: list[TranscriptTurn], *, focus: list[Trans
     if "confirm" in c or "confirmă" in c:
         hit = find(("confirm",))
         needs_time = any(w in c for w in ("time", "date", "slot", "booking", "appointment", "ora", "programar"))
-        if hit and needs_time and not (_SLOT_RE.search(hit[1]) or _TIME_RE.search(hit[1])):
+        booked = any(tc.tool_name and "cancel" not in tc.tool_name.lower() and any(
+            k in tc.tool_name.lower() for k in ("book", "programare", "appointment"))
+            for t in turns if t.tool_calls for tc in t.tool_calls) or find(
+            ("booked", "programat", "programarea a fost", "all set")) is not None
+        if needs_time and not booked and not hit:
+            checks.append((None, "nothing to confirm: no booking was made in this call"))
+        elif hit and needs_time and not (_SLOT_RE.search(hit[1]) or _TIME_RE.search(hit[1])):
             checks.append((False, f"turn {hit[0]} confirms but repeats no time: \"{_quote(hit[1])}\""))
         elif hit:
             checks.append((True, f"turn {hit[0]} confirms: \"{_quote(hit[1])}\""))
@@ -665,7 +671,8 @@ def judge(condition: str, transcript: list[TranscriptTurn], *, focus: list[Trans
         checks.append((hit is not None, f"turn {hit[0]} handles the refund" if hit else "no refund is offered"))
 
     if checks:
-        ok = all(c_ok for c_ok, _ in checks)
+        decided = [c_ok for c_ok, _ in checks if c_ok is not None]
+        ok = None if not decided else all(decided)
         return Verdict(ok, "; ".join(r for _, r in checks) + ".")
     # Fallback: word overlap between the condition and what the agent said.
     words = {stem(w) for w in content_words(condition)}

@@ -211,12 +211,11 @@ class ConvaiApp(App):
             return
         self.agent = agent
         self.sub_title = one_line(agent.name, 40)
-        targets: list[tuple[str, RunTarget]] = [("Local draft (agent_config_override)",
-                                                 RunTarget("draft", label="local draft")),
-                                                ("Remote agent (main)", RunTarget("remote", label="remote agent"))]
+        targets: list[tuple[str, RunTarget]] = [("Local draft", RunTarget("draft", label="local draft")),
+                                                ("Remote (main)", RunTarget("remote", label="remote agent"))]
         for b in branches:
             if b.id != agent.main_branch_id and not b.is_archived:
-                targets.append((f"Branch: {one_line(b.name, 30)}",
+                targets.append((f"Branch {one_line(b.name, 24)}",
                                 RunTarget("branch", branch_id=b.id, label=f"branch {b.name}")))
         self.prompt_pane.load_agent(agent)
         self.conversations_pane.load_agent(agent)

@@ -16,7 +16,7 @@ from ..api.errors import ConvAIError
 from ..api.models import Agent, ConversationSummary
 from ..services import ConversationFilter
 from ..textutil import one_line
-from .render import mmss, result_text, when
+from .render import mmss, result_text, short_when
 
 if TYPE_CHECKING:
     from .app import ConvaiApp
@@ -29,7 +29,7 @@ DATE_OPTIONS = [("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30
 FEEDBACK_OPTIONS = [("Any rating", ""), ("Liked", "liked"), ("Disliked", "disliked"),
                     ("Rated 4-5", "rated_high"), ("Rated 1-2", "rated_low")]
 
-FEEDBACK_CELL = {"like": Text("▲ like", style="green"), "dislike": Text("▼ dislike", style="red")}
+FEEDBACK_CELL = {"like": Text("▲ up", style="green"), "dislike": Text("▼ down", style="red")}
 
 
 class LazyTable(DataTable):
@@ -73,7 +73,7 @@ class ConversationsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="filters"):
-            yield Input(placeholder="Search messages… (Enter)", id="conv-search")
+            yield Input(placeholder="Search messages…", id="conv-search")
             yield Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success")
             yield Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date")
             yield Select(FEEDBACK_OPTIONS, value="", allow_blank=False, id="conv-feedback")
@@ -92,17 +92,16 @@ class ConversationsPane(Vertical):
         t = self.table
         t.clear(columns=True)
         if search:
-            t.add_column("Start", key="start", width=16)
-            t.add_column("Turn", key="turn", width=5)
+            t.add_column("Start", key="start", width=11)
+            t.add_column("Turn", key="turn", width=4)
             t.add_column("Match", key="match")
         else:
-            t.add_column("Start", key="start", width=16)
-            t.add_column("Dur", key="dur", width=6)
-            t.add_column("Status", key="status", width=11)
-            t.add_column("Result", key="result", width=10)
-            t.add_column("Title", key="title", width=26)
+            t.add_column("Start", key="start", width=11)
+            t.add_column("Dur", key="dur", width=5)
+            t.add_column("Result", key="result", width=9)
+            t.add_column("Title", key="title", width=20)
             t.add_column("Lang", key="lang", width=4)
-            t.add_column("Feedback", key="feedback", width=10)
+            t.add_column("Rating", key="feedback", width=6)
 
     # ------------------------------------------------------------------ loading
     def filters(self) -> ConversationFilter:
@@ -176,7 +175,7 @@ class ConversationsPane(Vertical):
                 if key in t.rows:
                     continue
                 keys.append(key)
-                rows.append((when(r.conversation_start_time_unix_secs), str(r.transcript_index),
+                rows.append((short_when(r.conversation_start_time_unix_secs), str(r.transcript_index),
                              Text(one_line(r.chunk_text, 200))))
         else:
             for c in items:
@@ -196,9 +195,10 @@ class ConversationsPane(Vertical):
             feedback = Text("★" * int(c.rating), style="yellow")
         else:
             feedback = ""
-        return (when(c.start_time_unix_secs), mmss(c.call_duration_secs), Text(one_line(c.status, 11)),
-                result_text(c.call_successful), Text(one_line(c.call_summary_title or "", 60)),
-                Text(one_line(c.main_language or "", 4)), feedback)
+        result = result_text(c.call_successful) if c.status == "done" else result_text(
+            "unknown", one_line(c.status, 10))
+        return (short_when(c.start_time_unix_secs), mmss(c.call_duration_secs), result,
+                Text(one_line(c.call_summary_title or "", 60)), Text(one_line(c.main_language or "", 4)), feedback)
 
     def set_feedback(self, conversation_id: str, value: str | None) -> None:
         if self.search_text or conversation_id not in self.table.rows:

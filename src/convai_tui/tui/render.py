@@ -29,6 +29,13 @@ def when(unix: int | float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(unix))
 
 
+def short_when(unix: int | float | None) -> str:
+    """MM-DD HH:MM (UTC): for table cells, where the year is noise."""
+    if not unix:
+        return "—"
+    return time.strftime("%m-%d %H:%M", time.gmtime(unix))
+
+
 def result_text(value: str | None, label: str | None = None) -> Text:
     v = value or "unknown"
     return Text(f"{RESULT_ICON.get(v, '?')} {label if label is not None else safe(v)}",

@@ -251,7 +251,7 @@ class SimulationPane(Vertical):
             t.append(f"{lane_id}: ")
             if lane.finished:
                 t.append_text(result_text(lane.finished.analysis.call_successful))
-                t.append(f" {lane.turns} turns   ")
+                t.append(f", {lane.turns} turns    ")
             else:
                 t.append(one_line(lane.error or "no result", 30) + "   ", style="red")
         crits = sorted(set((a.finished.analysis.evaluation_criteria_results or {}) if a.finished else {})
@@ -259,9 +259,9 @@ class SimulationPane(Vertical):
         for cid in crits:
             ra = ((a.finished.analysis.evaluation_criteria_results or {}).get(cid) if a.finished else None)
             rb = ((b.finished.analysis.evaluation_criteria_results or {}).get(cid) if b.finished else None)
-            t.append(f"\n  {one_line(cid, 30):<30} A ")
+            t.append(f"\n  {one_line(cid, 24):<24}  A ")
             t.append_text(result_text(ra.result if ra else "unknown"))
-            t.append("   B ")
+            t.append("    B ")
             t.append_text(result_text(rb.result if rb else "unknown"))
             if ra and rb and ra.result != rb.result:
                 t.append("   ← differs", style="bold yellow")

@@ -27,7 +27,7 @@ TYPE_LABEL = {"llm": "llm", "tool": "tool", "simulation": "sim"}
 
 def rate_text(passed: int, done: int) -> Text:
     if not done:
-        return Text("—", style="dim")
+        return Text(" —", style="dim")
     pct = 100 * passed / done
     return Text(f"{pct:3.0f}%", style="green" if pct == 100 else ("red" if pct < 50 else "yellow"))
 
@@ -58,12 +58,11 @@ class TestsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="controls"):
-            yield Select([(Text("Remote agent"), "0")], value="0", allow_blank=False, id="tests-target")
+            yield Select([(Text("Remote (main)"), "0")], value="0", allow_blank=False, id="tests-target")
             yield Label("×", classes="times")
             yield Input("1", id="tests-repeat", type="integer", max_length=2, classes="repeat")
             yield Button("Run", id="tests-run", variant="primary")
-            yield Button("Cancel", id="tests-cancel")
-        yield DataTable(id="tests-grid", cursor_type="cell", zebra_stripes=True)
+        yield DataTable(id="tests-grid", cursor_type="cell", zebra_stripes=True, cell_padding=0, fixed_columns=3)
         yield Label("Loading tests…", id="tests-status", classes="status")
 
     def on_mount(self) -> None:
@@ -104,13 +103,13 @@ class TestsPane(Vertical):
     def _build_grid(self, repeat: int) -> None:
         g = self.grid
         g.clear(columns=True)
-        g.add_column("Test", key="test", width=30)
-        g.add_column("Type", key="type", width=4)
+        g.add_column(" Test", key="test", width=23)
+        g.add_column("Type", key="type", width=5)
         g.add_column("Pass", key="rate", width=5)
         for i in range(repeat):
-            g.add_column(f"#{i + 1}", key=f"r{i}", width=3)
+            g.add_column(f"{i + 1:>2} ", key=f"r{i}", width=3)
         for t in self.tests:
-            g.add_row(Text(one_line(t.name, 60)), TYPE_LABEL.get(t.type, t.type[:4]), Text("—", style="dim"),
+            g.add_row(Text(" " + one_line(t.name, 60)), TYPE_LABEL.get(t.type, t.type[:4]), Text(" —", style="dim"),
                       *["" for _ in range(repeat)], key=t.id)
         self._shown = {}
 
@@ -213,7 +212,6 @@ class TestsPane(Vertical):
         t.append("  (Enter on a cell: details)", style="dim")
         self._status(t)
 
-    @on(Button.Pressed, "#tests-cancel")
     def action_cancel(self) -> None:
         if self.invocation is None or not self.polling:
             return

@@ -1,0 +1,111 @@
+"""Drive the app to each main screen: shared by the SVG snapshot tests and
+``scripts/screenshots.py`` (so the README's screenshots are the tested screens)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Awaitable, Callable
+
+from ..services import Backend
+from .app import ConvaiApp
+from .screens import TranscriptScreen
+
+# Fast, deterministic emulator settings for scripted runs.
+SHOWCASE_EMULATOR = {"stream_delay_ms": 5, "test_delay_ms": 300, "conversations": 400}
+
+
+def make_app(**emulator: Any) -> ConvaiApp:
+    return ConvaiApp(Backend(demo=True, emulator_options={**SHOWCASE_EMULATOR, **emulator}))
+
+
+async def wait_for(pilot: Any, cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = cond()
+        except Exception:
+            value = None
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:
+    """Wait until the agent is loaded and every pane has its data."""
+    app: ConvaiApp = pilot.app
+    if agent_id:
+        await wait_for(pilot, lambda: app.agent is not None, what="first agent")
+        app.main.query_one("#agent-select").value = agent_id
+        await wait_for(pilot, lambda: app.agent and app.agent.agent_id == agent_id, what="agent switch")
+    await wait_for(pilot, lambda: app.agent is not None and app.conversations_pane.table.row_count > 0
+                   and not app.conversations_pane.loading and app.tests_pane.tests
+                   and not app.tests_pane.grid.loading, what="panes loaded")
+    await pilot.pause(0.1)
+    return app
+
+
+async def _settle(pilot: Any) -> None:
+    app = pilot.app
+    app.clear_notifications()
+    await pilot.pause(0.2)
+
+
+async def scene_main(pilot: Any) -> None:
+    await ready(pilot, "agent_dental_bella")
+    app = pilot.app
+    app.conversations_pane.table.focus()
+    await _settle(pilot)
+
+
+async def scene_transcript(pilot: Any) -> None:
+    app = await ready(pilot, "agent_sanitas_ro")
+    first = next(iter(app.conversations_pane.table.rows)).value
+    app.open_transcript(first, 1)
+    await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv, what="transcript")
+    await _settle(pilot)
+
+
+async def scene_simulation(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    app.action_show_pane("simulation")
+    app.simulation_pane.action_run()
+    await wait_for(pilot, lambda: app.simulation_pane.lanes["a"].finished, what="simulation")
+    await _settle(pilot)
+
+
+async def scene_tests(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    pane = app.tests_pane
+    pane.query_one("#tests-repeat").value = "3"
+    app.action_show_pane("tests")
+    pane.action_run()
+    await wait_for(pilot, lambda: pane.runs and not pane.polling, timeout=20, what="test runs")
+    await _settle(pilot)
+
+
+async def scene_ab(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    editor = app.prompt_pane.query_one("#prompt-text")
+    editor.move_cursor(editor.document.end)
+    editor.insert("\nAlways confirm the booking time.")
+    app.action_show_pane("simulation")
+    sim = app.simulation_pane
+    from .screens import ABScreen
+
+    sim.action_ab()
+    await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run"),
+                   what="A/B dialog")
+    await pilot.click("#ab-run")
+    await wait_for(pilot, lambda: not app.main.query_one("#sim-compare").has_class("-hidden"), timeout=20,
+                   what="comparison")
+    await _settle(pilot)
+
+
+SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
+    "main": scene_main,
+    "transcript": scene_transcript,
+    "simulation": scene_simulation,
+    "tests": scene_tests,
+    "ab": scene_ab,
+}
