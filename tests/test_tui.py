@@ -143,10 +143,11 @@ async def test_prompt_edit_marks_dirty_and_saves_a_version():
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, "agent_dental_bella")
         pane = app.prompt_pane
-        assert not pane.dirty and pane.border_title == "Prompt"
+        frame = app.main.query_one("#prompt")
+        assert not pane.dirty and frame.border_title == "Prompt"
         await pilot.press("2")
         await pilot.press("ctrl+end", "enter", *"Always confirm the booking time.")
-        assert pane.dirty and "modified" in pane.border_subtitle
+        assert pane.dirty and "modified" in frame.border_subtitle
         await pilot.press("ctrl+s")
         versions = app.backend.versions.list("agent_dental_bella")
         assert len(versions) == 2 and versions[-1].draft.prompt.endswith("Always confirm the booking time.")

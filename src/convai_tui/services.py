@@ -9,30 +9,27 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Literal
+from typing import TYPE_CHECKING, Any, AsyncIterator, Literal
 
-from .api.client import ConvAIClient
 from .api.errors import ConfigError
-from .api.models import (
-    Agent,
-    AgentConfigOverride,
-    AgentSummary,
-    AgentTest,
-    AgentTestBody,
-    AgentUpdate,
-    Branch,
-    Conversation,
-    ConversationConfig,
-    ConversationsPage,
-    FromConversationMetadata,
-    MessageSearchPage,
-    RunTestsRequest,
-    SimulationRequest,
-    TestInvocation,
-    TestRef,
-)
-from .api.simulations import SimulationUpdate, run_simulation
 from .workspace.versions import MemoryVersionStore, PromptDraft, VersionStore
+
+if TYPE_CHECKING:  # the api package (httpx, pydantic) is imported on first use, not at start-up
+    from .api.client import ConvAIClient
+    from .api.models import (
+        Agent,
+        AgentConfigOverride,
+        AgentSummary,
+        AgentTest,
+        AgentTestBody,
+        Branch,
+        Conversation,
+        ConversationsPage,
+        MessageSearchPage,
+        SimulationRequest,
+        TestInvocation,
+    )
+    from .api.sim_events import SimulationUpdate
 
 DAY = 86400
 
@@ -71,6 +68,8 @@ class RunTarget:
     label: str = "remote agent"
 
     def override(self) -> AgentConfigOverride | None:
+        from .api.models import AgentConfigOverride, ConversationConfig
+
         if self.kind == "draft" and self.draft is not None:
             return AgentConfigOverride(conversation_config=ConversationConfig.model_validate(
                 self.draft.conversation_config()))
@@ -107,6 +106,8 @@ class Backend:
         async with self._start_lock:
             if self.client is not None:
                 return
+            from .api.client import ConvAIClient
+
             if self.demo:
                 from .emulator.seed import SEED_NOW
                 from .emulator.server import EmulatorServer
@@ -149,6 +150,8 @@ class Backend:
 
     async def push_prompt(self, agent_id: str, draft: PromptDraft, *, branch_id: str | None = None,
                           message: str = "") -> Agent:
+        from .api.models import AgentUpdate, ConversationConfig
+
         update = AgentUpdate(conversation_config=ConversationConfig.model_validate(draft.conversation_config()),
                              version_description=message or None)
         return await (await self._c()).update_agent(agent_id, update, branch_id=branch_id)
@@ -192,6 +195,8 @@ class Backend:
         return [t for t in got if t is not None]
 
     async def create_test(self, agent: Agent, body: AgentTestBody, *, attach: bool = True) -> str:
+        from .api.models import AgentUpdate
+
         c = await self._c()
         made = await c.create_test(body)
         if attach:
@@ -205,6 +210,8 @@ class Backend:
                                failure_examples: list[str] | None = None) -> AgentTestBody:
         """An llm test whose chat history is the conversation up to and including turn ``upto``
         (the last user turn at or before it); the agent's original reply is kept as metadata."""
+        from .api.models import AgentTestBody, FromConversationMetadata
+
         turns = conv.transcript[: upto + 1]
         while turns and turns[-1].role != "user":
             turns = turns[:-1]
@@ -222,6 +229,8 @@ class Backend:
 
     async def run_tests(self, agent_id: str, test_ids: list[str], *, repeat: int = 1,
                         target: RunTarget | None = None, name: str | None = None) -> TestInvocation:
+        from .api.models import RunTestsRequest, TestRef
+
         t = target or RunTarget()
         req = RunTestsRequest(tests=[TestRef(test_id=i) for i in test_ids], repeat_count=repeat,
                               branch_id=t.branch_id if t.kind == "branch" else None,
@@ -239,6 +248,8 @@ class Backend:
     # ------------------------------------------------------------------ simulation
     async def simulate(self, agent_id: str, request: SimulationRequest,
                        target: RunTarget | None = None) -> AsyncIterator[SimulationUpdate]:
+        from .api.simulations import run_simulation
+
         c = await self._c()
         t = target or RunTarget()
         async for upd in run_simulation(c, agent_id, request,

@@ -1,20 +1,26 @@
-"""Typed async access to the ElevenLabs ConvAI API. Imports no Textual."""
+"""Typed async access to the ElevenLabs ConvAI API. Imports no Textual.
 
-from .client import ConvAIClient
-from .errors import (
-    APIConnectionError,
-    AuthenticationError,
-    ConfigError,
-    ConvAIError,
-    EndpointGone,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    StreamInterrupted,
-    ValidationError,
-)
+Names are imported lazily (PEP 562) so that importing a light submodule such as
+``convai_tui.api.errors`` does not pull in httpx and the pydantic models.
+"""
 
-__all__ = [
-    "ConvAIClient", "ConvAIError", "ConfigError", "APIConnectionError", "AuthenticationError", "NotFoundError",
-    "ValidationError", "RateLimitError", "ServerError", "StreamInterrupted", "EndpointGone",
-]
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "ConvAIClient": "client",
+    "ConvAIError": "errors", "ConfigError": "errors", "APIConnectionError": "errors",
+    "AuthenticationError": "errors", "NotFoundError": "errors", "ValidationError": "errors",
+    "RateLimitError": "errors", "ServerError": "errors", "StreamInterrupted": "errors", "EndpointGone": "errors",
+}
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{mod}"), name)

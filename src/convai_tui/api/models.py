@@ -28,7 +28,8 @@ TERMINAL_RUN_STATUSES = frozenset({"passed", "failed", "cancelled"})
 class APIModel(BaseModel):
     """Base: keep unknown fields, accept field names, validate on assignment off (fast)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=())
+    # defer_build: schemas are built on first use, not at import (keeps start-up fast).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, protected_namespaces=(), defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
         """JSON-ready dict of exactly the fields that were set (plus unknown ones)."""

@@ -14,7 +14,6 @@ answers 404/405/410; the choice is remembered per client and reported as a
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, AsyncIterator, Literal
 
 from . import errors as E
@@ -31,31 +30,10 @@ from .models import (
     ToolResponseMock,
     TranscriptTurn,
 )
+from .sim_events import Finished, NewTurns, Progress, RoadChosen
 from .stream import FinalEvent, TurnsEvent, assemble_response
 
 Road = Literal["auto", "stream", "test"]
-
-
-@dataclass(slots=True)
-class RoadChosen:
-    road: Literal["stream", "test"]
-    reason: str
-
-
-@dataclass(slots=True)
-class NewTurns:
-    turns: list[TranscriptTurn]
-
-
-@dataclass(slots=True)
-class Progress:
-    message: str
-
-
-@dataclass(slots=True)
-class Finished:
-    response: SimulationResponse
-    road: Literal["stream", "test"]
 
 
 SimulationUpdate = RoadChosen | NewTurns | Progress | Finished

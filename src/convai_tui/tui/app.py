@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Container, Horizontal
+from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Select, Tab, Tabs
+from textual.widgets import Footer, Label, Select, Static, Tab, Tabs
 
 from ..api.errors import ConvAIError
-from ..api.models import Agent, Conversation
 from ..services import Backend, RunTarget
 from ..textutil import one_line
-from ..workspace.scenarios import Scenario
-from .conversations import ConversationsPane
-from .prompt import PromptPane
-from .screens import NoKeyScreen, TranscriptScreen
-from .simulation import SimulationPane
-from .tests_grid import TestsPane
+
+if TYPE_CHECKING:
+    from ..api.models import Agent, Conversation
+    from ..workspace.scenarios import Scenario
+    from .conversations import ConversationsPane
+    from .prompt import PromptPane
+    from .simulation import SimulationPane
+    from .tests_grid import TestsPane
 
 PANES = ("conversations", "prompt", "simulation", "tests")
 COMPACT_WIDTH = 110
@@ -48,18 +50,35 @@ class MainScreen(Screen):
             yield Label("starting…", id="conn")
         yield Tabs(*[Tab(p.capitalize(), id=f"tab-{p}") for p in PANES], id="pane-tabs")
         with Container(id="panes"):
-            yield ConversationsPane(id="conversations", classes="pane -active")
-            yield PromptPane(id="prompt", classes="pane")
-            yield SimulationPane(id="simulation", classes="pane")
-            yield TestsPane(id="tests", classes="pane")
+            for i, p in enumerate(PANES):
+                frame = Vertical(id=p, classes="pane -active" if i == 0 else "pane")
+                frame.border_title = p.capitalize()
+                with frame:
+                    yield Static("Loading…", classes="placeholder")
         yield Footer()
 
     def on_mount(self) -> None:
+        # First frame: the layout and pane titles. The panes' controls are mounted right
+        # after it, and data loads after that: first paint never waits for either.
+        self.call_after_refresh(self._build_panes)
+
+    async def _build_panes(self) -> None:
+        from .conversations import ConversationsPane
+        from .prompt import PromptPane
+        from .simulation import SimulationPane
+        from .tests_grid import TestsPane
+
+        bodies = {"conversations": ConversationsPane, "prompt": PromptPane, "simulation": SimulationPane,
+                  "tests": TestsPane}
+        for p, cls in bodies.items():
+            frame = self.query_one(f"#{p}")
+            await frame.query(".placeholder").remove()
+            await frame.mount(cls(id=f"{p}-body", classes="pane-body"))
         self.app.main_ready()  # type: ignore[attr-defined]
 
 
 class ConvaiApp(App):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "convai-tui"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -78,10 +97,14 @@ class ConvaiApp(App):
 
     # ------------------------------------------------------------------ layout
     def get_default_screen(self) -> Screen:
-        return NoKeyScreen() if self.no_key else MainScreen()
+        if self.no_key:
+            from .screens import NoKeyScreen
+
+            return NoKeyScreen()
+        return MainScreen()
 
     def main_ready(self) -> None:
-        """Called by the main screen once its panes are mounted: start loading."""
+        """Called by the main screen after its first frame: start loading."""
         self._layout()
         self.boot()
 
@@ -153,18 +176,26 @@ class ConvaiApp(App):
     # ------------------------------------------------------------------ panes
     @property
     def conversations_pane(self) -> ConversationsPane:
+        from .conversations import ConversationsPane
+
         return self.main.query_one(ConversationsPane)
 
     @property
     def prompt_pane(self) -> PromptPane:
+        from .prompt import PromptPane
+
         return self.main.query_one(PromptPane)
 
     @property
     def simulation_pane(self) -> SimulationPane:
+        from .simulation import SimulationPane
+
         return self.main.query_one(SimulationPane)
 
     @property
     def tests_pane(self) -> TestsPane:
+        from .tests_grid import TestsPane
+
         return self.main.query_one(TestsPane)
 
     # ------------------------------------------------------------------ boot and agents
@@ -226,6 +257,8 @@ class ConvaiApp(App):
 
     # ------------------------------------------------------------------ cross-pane actions
     def open_transcript(self, conversation_id: str, turn: int | None = None) -> None:
+        from .screens import TranscriptScreen
+
         self.push_screen(TranscriptScreen(conversation_id, turn))
 
     def feedback_changed(self, conversation_id: str, value: str | None) -> None:

@@ -13,12 +13,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select
 
 from ..api.errors import ConvAIError
-from ..api.models import Agent, ConversationSummary
 from ..services import ConversationFilter
 from ..textutil import one_line
 from .render import mmss, result_text, short_when
 
 if TYPE_CHECKING:
+    from ..api.models import Agent, ConversationSummary
     from .app import ConvaiApp
 
 PAGE = 100
@@ -50,7 +50,6 @@ class LazyTable(DataTable):
 
 
 class ConversationsPane(Vertical):
-    BORDER_TITLE = "Conversations"
     BINDINGS = [
         Binding("slash", "focus_search", "Search", key_display="/"),
         Binding("f", "cycle_success", "Filter"),

@@ -11,11 +11,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, TextArea
 
-from ..api.models import Agent
 from ..workspace.versions import PromptDraft, PromptVersion
 from .screens import VersionsScreen
 
 if TYPE_CHECKING:
+    from ..api.models import Agent
     from .app import ConvaiApp
 
 
@@ -41,7 +41,6 @@ def draft_of(agent: Agent) -> PromptDraft:
 
 
 class PromptPane(Vertical):
-    BORDER_TITLE = "Prompt"
     BINDINGS = [
         Binding("ctrl+s", "save_version", "Save version"),
         Binding("ctrl+o", "versions", "Versions"),
@@ -129,8 +128,9 @@ class PromptPane(Vertical):
                  style="green" if same_as_remote else "yellow")
         t.append(f" · {len(d.prompt):,} chars, {d.prompt.count(chr(10)) + 1:,} lines", style="dim")
         self.query_one("#prompt-status", Label).update(t)
-        self.border_subtitle = "● modified" if self.dirty else ""
-        self.set_class(self.dirty, "-dirty")
+        frame = self.parent
+        if frame is not None:  # the "Prompt" pane frame carries the dirty marker
+            frame.border_subtitle = "● modified" if self.dirty else ""
 
     @on(TextArea.Changed, "#prompt-text")
     @on(Input.Changed, "#prompt-first, #prompt-llm, #prompt-temp")

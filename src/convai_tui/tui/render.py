@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import time
 
 from rich.text import Text
 
-from ..api.models import ConversationAnalysis, TranscriptTurn
 from ..textutil import one_line, safe
+
+if TYPE_CHECKING:
+    from ..api.models import ConversationAnalysis, TranscriptTurn
 
 ROLE_STYLE = {"agent": "bold cyan", "user": "bold magenta"}
 RESULT_STYLE = {"success": "bold green", "failure": "bold red", "unknown": "yellow",

@@ -14,13 +14,13 @@ from textual.widgets import Button, Footer, Input, Label, OptionList, Select, St
 from textual.widgets.option_list import Option
 
 from ..api.errors import ConvAIError
-from ..api.models import Conversation, TestRun
 from ..textutil import one_line, safe
 from ..workspace.scenarios import Scenario
 from ..workspace.versions import PromptVersion
 from .render import analysis_text, mmss, result_text, turn_text, when
 
 if TYPE_CHECKING:
+    from ..api.models import Conversation, TestRun
     from .app import ConvaiApp
 
 

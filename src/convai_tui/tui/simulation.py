@@ -15,8 +15,7 @@ from textual.widgets import Button, Label, RichLog, Select, Static
 from textual.worker import Worker, WorkerState
 
 from ..api.errors import ConvAIError, StreamInterrupted
-from ..api.models import Agent, SimulationResponse
-from ..api.simulations import Finished, NewTurns, Progress, RoadChosen
+from ..api.sim_events import Finished, NewTurns, Progress, RoadChosen
 from ..services import RunTarget
 from ..textutil import one_line, safe
 from ..workspace.scenarios import Scenario, builtin_scenarios
@@ -24,6 +23,7 @@ from .render import analysis_text, result_text, turn_text
 from .screens import ABScreen, ScenarioScreen
 
 if TYPE_CHECKING:
+    from ..api.models import Agent, SimulationResponse
     from .app import ConvaiApp
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -45,7 +45,6 @@ class SimRun:
 
 
 class SimulationPane(Vertical):
-    BORDER_TITLE = "Simulation"
     BINDINGS = [
         Binding("r", "run", "Run"),
         Binding("b", "ab", "A/B"),

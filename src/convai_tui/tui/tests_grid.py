@@ -12,13 +12,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select
 
 from ..api.errors import ConvAIError
-from ..api.models import Agent, AgentTest, TestInvocation, TestRun
 from ..services import RunTarget
 from ..textutil import one_line
 from .render import RESULT_ICON, RESULT_STYLE
 from .screens import RunDetailScreen
 
 if TYPE_CHECKING:
+    from ..api.models import Agent, AgentTest, TestInvocation, TestRun
     from .app import ConvaiApp
 
 CELL = {s: Text(f" {RESULT_ICON[s]} ", style=RESULT_STYLE[s]) for s in ("pending", "passed", "failed", "cancelled")}
@@ -33,7 +33,6 @@ def rate_text(passed: int, done: int) -> Text:
 
 
 class TestsPane(Vertical):
-    BORDER_TITLE = "Tests"
     BINDINGS = [
         Binding("r", "run", "Run tests"),
         Binding("x", "cancel", "Cancel run"),

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..api.models import (
-    EvaluationCriterion,
-    PromptConfig,
-    SimulatedUserConfig,
-    SimulationRequest,
-    SimulationSpecification,
-    ToolMockConfig,
-    TranscriptTurn,
-)
+if TYPE_CHECKING:
+    from ..api.models import SimulationRequest
 
 
 @dataclass
@@ -43,6 +36,16 @@ class Scenario:
     dynamic_variables: dict[str, Any] = field(default_factory=dict)
 
     def to_request(self) -> SimulationRequest:
+        from ..api.models import (
+            EvaluationCriterion,
+            PromptConfig,
+            SimulatedUserConfig,
+            SimulationRequest,
+            SimulationSpecification,
+            ToolMockConfig,
+            TranscriptTurn,
+        )
+
         suc = SimulatedUserConfig(
             prompt=PromptConfig(prompt=self.persona) if self.persona else None,
             first_message=self.first_message or None,
