@@ -132,7 +132,9 @@ class ConvAIClient:
             headers=headers,
             timeout=timeout,
             transport=transport,
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            # Expire idle connections before common server idle timeouts (uvicorn: 5 s) so a
+            # POST is never sent on a connection the server is closing (it would not be retried).
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=3.0),
         )
         self.request_count = 0
         self.retry_count = 0

@@ -62,7 +62,7 @@ class EmulatorServer:
                 self._state = EmulatorState(self.config)
             app = create_app(self._state)
             cfg = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
-                                 lifespan="off", timeout_graceful_shutdown=1)
+                                 lifespan="off", timeout_graceful_shutdown=1, timeout_keep_alive=30)
             self.server = uvicorn.Server(cfg)
             self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
             self.server.run()
@@ -111,7 +111,7 @@ def serve_forever(config: EmulatorConfig, host: str, port: int, announce: Any = 
         announce(f"  {len(faults)} fault(s) armed")
     announce("  Ctrl-C to stop")
     cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
-                         timeout_graceful_shutdown=2)
+                         timeout_graceful_shutdown=2, timeout_keep_alive=30)
     server = uvicorn.Server(cfg)
     try:
         server.run()

@@ -252,7 +252,7 @@ class SimulationPane(Vertical):
                 t.append_text(result_text(lane.finished.analysis.call_successful))
                 t.append(f", {lane.turns} turns    ")
             else:
-                t.append(one_line(lane.error or "no result", 30) + "   ", style="red")
+                t.append(one_line(lane.error or "no result", 70) + "   ", style="red")
         crits = sorted(set((a.finished.analysis.evaluation_criteria_results or {}) if a.finished else {})
                        | set((b.finished.analysis.evaluation_criteria_results or {}) if b.finished else {}))
         for cid in crits:

@@ -1,0 +1,389 @@
+"""The on-disk workspace: a documented, human-editable, git-friendly tree of TOML files.
+
+::
+
+    convai.toml                       base_url, default_agent (never the API key)
+    agents/<agent_id>/
+      agent.toml                      agent id, name, branch, and what was last pulled
+      prompts/v0001.toml ...          one file per saved prompt version
+      draft.toml                      the autosaved working draft (crash recovery)
+      scenarios/<name>.toml           simulation scenarios
+      tests/<name>.toml               agent tests (with the remote id once synced)
+
+Every read is validated; a bad file is reported as ``path:line:col: problem`` and is
+never overwritten. Every write is atomic and refuses to clobber an external edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from . import files as F
+from .scenarios import Criterion, Scenario, ToolMock
+from .versions import PromptDraft, PromptVersion
+
+CONFIG_NAME = "convai.toml"
+_VERSION_RE = re.compile(r"^v(\d{1,6})\.toml$")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def draft_hash(d: PromptDraft) -> str:
+    blob = json.dumps([d.prompt.replace("\r\n", "\n"), d.first_message, d.llm, d.temperature], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- file schemas
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceConfig(_Strict):
+    base_url: str | None = None
+    default_agent: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_key(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for k in data:
+                if "key" in str(k).lower() or "token" in str(k).lower() or "secret" in str(k).lower():
+                    raise ValueError(f"{k!r} does not belong here: secrets never go in the workspace; "
+                                     "set ELEVENLABS_API_KEY or use --api-key-file")
+        return data
+
+
+class PromptFields(_Strict):
+    prompt: str = ""
+    first_message: str = ""
+    llm: str = ""
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+
+    def draft(self) -> PromptDraft:
+        return PromptDraft(self.prompt, self.first_message, self.llm, self.temperature)
+
+    @classmethod
+    def of(cls, d: PromptDraft) -> "PromptFields":
+        return cls(prompt=d.prompt.replace("\r\n", "\n"), first_message=d.first_message, llm=d.llm,
+                   temperature=d.temperature)
+
+
+class PromptVersionFile(PromptFields):
+    created: dt.datetime
+    message: str = ""
+    source: str = "local"
+
+
+class DraftFile(PromptFields):
+    saved: dt.datetime
+    based_on: int | None = None
+
+
+class PulledState(PromptFields):
+    version_id: str | None = None
+    content_hash: str
+    pulled_at: dt.datetime
+
+
+class AgentFile(_Strict):
+    agent_id: str = Field(min_length=1)
+    name: str = ""
+    branch_id: str | None = None
+    pulled: PulledState | None = None
+
+
+class ToolMockFile(_Strict):
+    return_value: str = "Tool Called."
+    is_error: bool = False
+
+
+class CriterionFile(_Strict):
+    id: str = Field(min_length=1, pattern=r"^[\w\-]+$")
+    goal: str = Field(min_length=1)
+    name: str = ""
+
+
+class ScenarioFile(_Strict):
+    name: str = Field(min_length=1)
+    persona: str = ""
+    first_message: str = ""
+    language: str = ""
+    turn_limit: int = Field(default=20, ge=1, le=10000)
+    dynamic_variables: dict[str, Any] = Field(default_factory=dict)
+    tool_mocks: dict[str, ToolMockFile] = Field(default_factory=dict)
+    criteria: list[CriterionFile] = Field(default_factory=list)
+    partial_history: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("partial_history")
+    @classmethod
+    def _turns(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, t in enumerate(v):
+            if t.get("role") not in ("user", "agent"):
+                raise ValueError(f"turn {i}: role must be 'user' or 'agent'")
+        return v
+
+    def scenario(self) -> Scenario:
+        return Scenario(name=self.name, persona=self.persona, first_message=self.first_message,
+                        language=self.language, turn_limit=self.turn_limit,
+                        tool_mocks={k: ToolMock(m.return_value, m.is_error) for k, m in self.tool_mocks.items()},
+                        criteria=[Criterion(c.id, c.goal, c.name) for c in self.criteria],
+                        partial_history=list(self.partial_history), dynamic_variables=dict(self.dynamic_variables))
+
+    @classmethod
+    def of(cls, s: Scenario) -> "ScenarioFile":
+        return cls(name=s.name, persona=s.persona, first_message=s.first_message, language=s.language,
+                   turn_limit=s.turn_limit, dynamic_variables=s.dynamic_variables,
+                   tool_mocks={k: ToolMockFile(return_value=m.return_value, is_error=m.is_error)
+                               for k, m in s.tool_mocks.items()},
+                   criteria=[CriterionFile(id=c.id, goal=c.goal, name=c.name) for c in s.criteria],
+                   partial_history=s.partial_history)
+
+
+class TestSync(_Strict):
+    remote_id: str | None = None
+    synced_hash: str | None = None  # hash of the body at the last pull/push
+
+
+TestSync.__test__ = False  # type: ignore[attr-defined]
+
+
+@dataclass
+class LocalTest:
+    path: Path
+    body: Any  # convai_tui.api.models.AgentTestBody
+    sync: TestSync
+    digest: str
+
+    @property
+    def changed_since_sync(self) -> bool:
+        return self.sync.synced_hash != body_hash(self.body)
+
+
+LocalTest.__test__ = False  # type: ignore[attr-defined]
+
+
+def body_hash(body: Any) -> str:
+    data = body.to_wire() if hasattr(body, "to_wire") else body
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- the workspace
+
+
+class Workspace:
+    """A workspace rooted at a directory. Implements the ``VersionStore`` protocol."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.problems: list[str] = []  # files skipped because they are malformed
+        self._digests: dict[Path, str | None] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _load(self, path: Path, model: type[BaseModel]) -> BaseModel:
+        loaded = F.read(path)
+        text = path.read_text(encoding="utf-8")
+        obj = F.validate(path, text, loaded.data, model)
+        self._digests[path] = loaded.digest
+        return obj
+
+    def _write(self, path: Path, model: BaseModel, *, check: bool = True, overwrite: bool = False) -> None:
+        data = F.dump_toml(model.model_dump(mode="python", exclude_none=True))
+        # The file must still be what we loaded (or wrote); one we never loaded must not exist yet.
+        expected: str | None | bool = False if (not check or overwrite) else self._digests.get(path)
+        self._digests[path] = F.atomic_write(path, data, expected_digest=expected)
+
+    def _skip(self, exc: Exception) -> None:
+        self.problems.append(str(exc))
+
+    # ------------------------------------------------------------------ config
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def config(self) -> WorkspaceConfig:
+        if not self.config_path.exists():
+            return WorkspaceConfig()
+        return self._load(self.config_path, WorkspaceConfig)  # type: ignore[return-value]
+
+    def save_config(self, cfg: WorkspaceConfig) -> None:
+        self._write(self.config_path, cfg)
+
+    def init(self, *, base_url: str | None = None, default_agent: str | None = None) -> None:
+        cfg = self.config()
+        changed = False
+        if base_url and cfg.base_url != base_url:
+            cfg.base_url, changed = base_url, True
+        if default_agent and not cfg.default_agent:
+            cfg.default_agent, changed = default_agent, True
+        if changed or not self.config_path.exists():
+            self.save_config(cfg)
+
+    # ------------------------------------------------------------------ agents
+    def agent_dir(self, agent_id: str) -> Path:
+        return self.root / "agents" / F.safe_filename(agent_id, default="agent")
+
+    def agent_ids(self) -> list[str]:
+        base = self.root / "agents"
+        out = []
+        for d in sorted(base.iterdir()) if base.is_dir() else []:
+            af = d / "agent.toml"
+            if af.is_file():
+                try:
+                    out.append(self._load(af, AgentFile).agent_id)  # type: ignore[attr-defined]
+                except F.WorkspaceError as exc:
+                    self._skip(exc)
+        return out
+
+    def agent_file(self, agent_id: str) -> AgentFile | None:
+        path = self.agent_dir(agent_id) / "agent.toml"
+        if not path.exists():
+            return None
+        return self._load(path, AgentFile)  # type: ignore[return-value]
+
+    def save_agent_file(self, af: AgentFile) -> None:
+        self._write(self.agent_dir(af.agent_id) / "agent.toml", af)
+
+    # ------------------------------------------------------------------ prompt versions (VersionStore)
+    def _prompts(self, agent_id: str) -> Path:
+        return self.agent_dir(agent_id) / "prompts"
+
+    def list(self, agent_id: str) -> list[PromptVersion]:
+        d = self._prompts(agent_id)
+        out: list[PromptVersion] = []
+        if not d.is_dir():
+            return out
+        for p in sorted(d.iterdir()):
+            m = _VERSION_RE.match(p.name)
+            if not m:
+                continue
+            try:
+                vf: PromptVersionFile = self._load(p, PromptVersionFile)  # type: ignore[assignment]
+            except F.WorkspaceError as exc:
+                self._skip(exc)
+                continue
+            out.append(PromptVersion(number=int(m.group(1)), draft=vf.draft(), created=vf.created.timestamp(),
+                                     message=vf.message, source=vf.source))
+        out.sort(key=lambda v: v.number)
+        return out
+
+    def get(self, agent_id: str, number: int) -> PromptVersion | None:
+        return next((v for v in self.list(agent_id) if v.number == number), None)
+
+    def save(self, agent_id: str, draft: PromptDraft, message: str = "", source: str = "local") -> PromptVersion:
+        d = self._prompts(agent_id)
+        existing = [int(m.group(1)) for p in (d.iterdir() if d.is_dir() else []) if (m := _VERSION_RE.match(p.name))]
+        number = max(existing, default=0) + 1
+        created = utcnow()
+        vf = PromptVersionFile(**PromptFields.of(draft).model_dump(), created=created, message=message, source=source)
+        while True:
+            path = d / f"v{number:04d}.toml"
+            try:
+                data = F.dump_toml(vf.model_dump(mode="python", exclude_none=True))
+                self._digests[path] = F.atomic_write(path, data, expected_digest=None)
+                break
+            except F.ExternalEditConflict:
+                number += 1  # someone saved this number meanwhile: take the next one
+        return PromptVersion(number=number, draft=PromptFields.of(draft).draft(), created=created.timestamp(),
+                             message=message, source=source)
+
+    # ------------------------------------------------------------------ draft autosave
+    def draft_path(self, agent_id: str) -> Path:
+        return self.agent_dir(agent_id) / "draft.toml"
+
+    def save_draft(self, agent_id: str, draft: PromptDraft, based_on: int | None = None) -> None:
+        df = DraftFile(**PromptFields.of(draft).model_dump(), saved=utcnow(), based_on=based_on)
+        self._write(self.draft_path(agent_id), df, check=False)  # the draft is ours alone
+
+    def load_draft(self, agent_id: str) -> tuple[PromptDraft, dt.datetime] | None:
+        path = self.draft_path(agent_id)
+        if not path.exists():
+            return None
+        try:
+            df: DraftFile = self._load(path, DraftFile)  # type: ignore[assignment]
+        except F.WorkspaceError as exc:
+            self._skip(exc)
+            return None
+        return df.draft(), df.saved
+
+    def clear_draft(self, agent_id: str) -> None:
+        try:
+            self.draft_path(agent_id).unlink()
+        except FileNotFoundError:
+            pass
+
+    # ------------------------------------------------------------------ scenarios
+    def scenario_path(self, agent_id: str, name: str) -> Path:
+        return self.agent_dir(agent_id) / "scenarios" / f"{F.safe_filename(name, default='scenario')}.toml"
+
+    def scenarios(self, agent_id: str) -> list[Scenario]:
+        d = self.agent_dir(agent_id) / "scenarios"
+        out = []
+        for p in sorted(d.glob("*.toml")) if d.is_dir() else []:
+            try:
+                out.append(self._load(p, ScenarioFile).scenario())  # type: ignore[attr-defined]
+            except F.WorkspaceError as exc:
+                self._skip(exc)
+        return out
+
+    def save_scenario(self, agent_id: str, scenario: Scenario, *, overwrite: bool = False) -> Path:
+        path = self.scenario_path(agent_id, scenario.name)
+        self._write(path, ScenarioFile.of(scenario), overwrite=overwrite)
+        return path
+
+    # ------------------------------------------------------------------ tests
+    def test_path(self, agent_id: str, name: str) -> Path:
+        return self.agent_dir(agent_id) / "tests" / f"{F.safe_filename(name, default='test')}.toml"
+
+    def tests(self, agent_id: str) -> list[LocalTest]:
+        from ..api.models import AgentTestBody
+
+        d = self.agent_dir(agent_id) / "tests"
+        out = []
+        for p in sorted(d.glob("*.toml")) if d.is_dir() else []:
+            try:
+                loaded = F.read(p)
+                data = dict(loaded.data)
+                sync = data.pop("sync", {})
+                text = p.read_text(encoding="utf-8")
+                body = F.validate(p, text, data, AgentTestBody)
+                sync_m = F.validate(p, text, {"sync": sync}, _SyncWrapper).sync  # type: ignore[attr-defined]
+                self._digests[p] = loaded.digest
+                out.append(LocalTest(p, body, sync_m, loaded.digest))
+            except F.WorkspaceError as exc:
+                self._skip(exc)
+        return out
+
+    def save_test(self, agent_id: str, body: Any, *, remote_id: str | None = None, synced: bool = False,
+                  path: Path | None = None, overwrite: bool = False) -> Path:
+        target = path or self.test_path(agent_id, body.name)
+        if path is None and target.exists() and not overwrite:
+            # same name, different test: never overwrite, pick a free name
+            n = 2
+            while target.exists():
+                target = self.test_path(agent_id, f"{body.name}-{n}")
+                n += 1
+        data = body.to_wire()
+        data["sync"] = {"remote_id": remote_id, "synced_hash": body_hash(body) if synced else None}
+        raw = F.dump_toml(data)
+        expected: str | None | bool = False if overwrite else self._digests.get(target)
+        self._digests[target] = F.atomic_write(target, raw, expected_digest=expected)
+        return target
+
+
+class _SyncWrapper(_Strict):
+    sync: TestSync = Field(default_factory=TestSync)
