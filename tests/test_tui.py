@@ -20,7 +20,9 @@ async def test_first_paint_does_not_wait_for_data():
         await pilot.pause(0.05)
         titles = [app.main.query_one(f"#{p}").border_title for p in ("conversations", "prompt", "simulation", "tests")]
         assert titles == PANE_TITLES
-        assert app.conversations_pane.table.loading  # a loading state, not a blocked UI
+        # the panes' controls arrive next, still before any data: loading states, not a blocked UI
+        await wait_for(pilot, lambda: app.main.query("#conv-table") and app.conversations_pane.table.loading,
+                       what="pane controls in a loading state")
         assert app.agent is None
         await ready(pilot)
 
@@ -214,7 +216,7 @@ async def test_ab_simulation_side_by_side():
         await ready(pilot, "agent_dental_bella")
         await pilot.press("2", "ctrl+end", "enter", *"Always confirm the booking time.")
         await pilot.press("alt+3", "b")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.screen.query_one("#ab-run").region.width, what="A/B dialog")
         await pilot.click("#ab-run")
         await wait_for(pilot, lambda: not app.main.query_one("#sim-compare").has_class("-hidden"), timeout=20,
                        what="comparison")

@@ -32,13 +32,27 @@ def _usage_error(msg: str) -> int:
     return EXIT_USAGE
 
 
+def _common_options() -> argparse.ArgumentParser:
+    """Options every subcommand takes (also accepted after the subcommand name)."""
+    c = argparse.ArgumentParser(add_help=False)
+    S = argparse.SUPPRESS
+    c.add_argument("--base-url", default=S, help="API base URL (default: $ELEVENLABS_BASE_URL, the workspace's "
+                                                 "convai.toml, or https://api.elevenlabs.io)")
+    c.add_argument("--api-key-file", default=S, help="read the API key from this file instead of "
+                                                     "$ELEVENLABS_API_KEY")
+    c.add_argument("--workspace", "-w", default=S, help="workspace directory (default: the current directory)")
+    c.add_argument("--demo", action="store_true", default=S, help="use an in-process offline emulator")
+    c.add_argument("--json", action="store_true", default=S, help="machine-readable output on stdout")
+    return c
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="convai-tui",
         description="A terminal workbench for ElevenLabs conversational agents. "
                     "With no subcommand, opens the TUI.",
-        epilog="Environment: ELEVENLABS_API_KEY (the key), ELEVENLABS_BASE_URL (API base URL). "
-               "Exit codes: 0 ok, 1 failed, 2 usage/config, 3 conflict, 4 API error.",
+        epilog="Environment: ELEVENLABS_API_KEY (the key), ELEVENLABS_BASE_URL (API base URL), NO_COLOR. "
+               "Exit codes: 0 ok, 1 a test or simulation failed, 2 usage/config, 3 conflict, 4 API error.",
     )
     p.add_argument("--demo", action="store_true",
                    help="run against the bundled offline emulator with demo data (no key needed)")
@@ -46,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key-file", help="read the API key from this file instead of $ELEVENLABS_API_KEY")
     p.add_argument("--agent", help="agent id to open first")
     p.add_argument("--workspace", "-w", default=None, help="workspace directory (default: current directory)")
+    p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    common = _common_options()
 
     s = sub.add_parser("serve-emulator", help="run the offline ConvAI API emulator on loopback",
                        description="Serve the offline emulator: the ConvAI paths, JSON, stream framing and "
@@ -65,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--faults", action="append", default=[], metavar="SPEC",
                    help="inject a fault, e.g. kind=status,status=429,retry_after=1,count=3 (repeatable)")
     s.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback address")
+    s.set_defaults(func=cmd_serve_emulator)
+
+    from .commands import workspace_cmds
+
+    workspace_cmds.add_parsers(sub, common)
+    t = sub.add_parser("tests", help="agent tests: sync with the workspace")
+    ts = t.add_subparsers(dest="tests_cmd", metavar="ACTION", required=True)
+    workspace_cmds.add_tests_sync_parsers(ts, common)
     return p
 
 
@@ -72,12 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "serve-emulator":
-            return cmd_serve_emulator(args)
         if args.command is None:
             return cmd_tui(args)
-        parser.print_help()
-        return EXIT_USAGE
+        return args.func(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

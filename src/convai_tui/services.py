@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, AsyncIterator, Literal
 
 from .api.errors import ConfigError
-from .workspace.versions import MemoryVersionStore, PromptDraft, VersionStore
+from .workspace.versions import PromptDraft, VersionStore
 
 if TYPE_CHECKING:  # the api package (httpx, pydantic) is imported on first use, not at start-up
     from .api.client import ConvAIClient
@@ -82,13 +82,33 @@ class Backend:
     base_url: str | None = None
     demo: bool = False
     emulator_options: dict[str, Any] = field(default_factory=dict)
-    versions: VersionStore = field(default_factory=MemoryVersionStore)
+    workspace_dir: str | None = None
 
     def __post_init__(self) -> None:
+        self._workspace: Any = None
         self.client: ConvAIClient | None = None
         self._emulator: Any = None
         self._start_lock: asyncio.Lock | None = None
         self.demo_now: float | None = None
+
+    # ------------------------------------------------------------------ workspace
+    @property
+    def workspace(self) -> Any:
+        """The TOML workspace (created on first use: keeps start-up light)."""
+        if self._workspace is None:
+            from .workspace.store import Workspace
+
+            if self.workspace_dir is None and self.demo:
+                # The demo's emulator forgets everything on exit: keep its versions out of your cwd.
+                import tempfile
+
+                self.workspace_dir = tempfile.mkdtemp(prefix="convai-tui-demo-")
+            self._workspace = Workspace(self.workspace_dir or ".")
+        return self._workspace
+
+    @property
+    def versions(self) -> VersionStore:
+        return self.workspace  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -155,6 +175,45 @@ class Backend:
         update = AgentUpdate(conversation_config=ConversationConfig.model_validate(draft.conversation_config()),
                              version_description=message or None)
         return await (await self._c()).update_agent(agent_id, update, branch_id=branch_id)
+
+    async def pull(self, agent_id: str, *, branch_id: str | None = None) -> Any:
+        from .workspace.sync import pull
+
+        return await pull(self.workspace, await self._c(), agent_id, branch_id=branch_id)
+
+    async def push(self, agent_id: str, draft: PromptDraft, *, force: bool = False, message: str = "") -> Any:
+        """Push to the branch last pulled; raises ``PushConflict`` if the remote moved."""
+        from .workspace.sync import push
+
+        af = self.workspace.agent_file(agent_id)
+        branch = af.branch_id if af else None
+        return await push(self.workspace, await self._c(), agent_id, draft, branch_id=branch, force=force,
+                          message=message)
+
+    def track_remote(self, agent: Agent) -> str | None:
+        """Opening an agent pulls its prompt: record the remote as the base and keep it as a
+        version when it is new. Returns a note for the user when the remote had changed."""
+        from .workspace.sync import _record_pull, agent_draft
+
+        d = agent_draft(agent)
+        af = self.workspace.agent_file(agent.agent_id)
+        before = af.pulled.draft() if af and af.pulled else None
+        note = None
+        versions = self.versions.list(agent.agent_id)
+        if not any(v.draft == d for v in versions[-1:]):
+            v = self.versions.save(agent.agent_id, d, message=f"pulled {agent.version_id or ''}".strip(),
+                                   source=f"remote:{agent.version_id or '?'}")
+            if before is not None and before != d:
+                note = f"The remote prompt changed since your last pull; saved it as {v.label}."
+        if before != d or af is None or (af.branch_id or None) != (agent.branch_id if agent.branch_id !=
+                                                                   agent.main_branch_id else None):
+            _record_pull(self.workspace, agent, None if agent.branch_id == agent.main_branch_id else agent.branch_id)
+        return note
+
+    def remote_base(self, agent_id: str) -> PromptDraft | None:
+        """The prompt as it was at the last pull (what "remote" means in diffs)."""
+        af = self.workspace.agent_file(agent_id)
+        return af.pulled.draft() if af and af.pulled else None
 
     # ------------------------------------------------------------------ conversations
     async def conversations(self, agent_id: str, *, cursor: str | None = None, page_size: int = 50,

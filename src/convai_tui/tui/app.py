@@ -304,6 +304,12 @@ class ConvaiApp(App):
         yield SystemCommand("Prompt versions", "List saved versions and restore one",
                             self.prompt_pane.action_versions)
         yield SystemCommand("Revert prompt", "Back to the last saved version", self.prompt_pane.action_revert)
+        yield SystemCommand("Diff prompt versions", "Side by side: any two versions, remote or the editor",
+                            self.prompt_pane.action_diff)
+        yield SystemCommand("Pull prompt and tests", "Fetch the remote prompt (as a version) and tests",
+                            self.prompt_pane.action_pull)
+        yield SystemCommand("Push prompt", "PATCH the editor's prompt to the agent (refuses to clobber)",
+                            self.prompt_pane.action_push)
         yield SystemCommand("Run simulation", "Run the selected scenario", self.simulation_pane.action_run)
         yield SystemCommand("A/B simulation", "Same scenario, two prompt versions", self.simulation_pane.action_ab)
         yield SystemCommand("Cancel simulation", "Stop the running simulation", self.simulation_pane.action_cancel)
@@ -318,7 +324,7 @@ class ConvaiApp(App):
 
 def run_tui(*, demo: bool, base_url: str | None, api_key: str | None, agent_id: str | None,
             workspace: str | None) -> int:
-    backend = Backend(api_key=api_key, base_url=base_url, demo=demo)
+    backend = Backend(api_key=api_key, base_url=base_url, demo=demo, workspace_dir=workspace)
     app = ConvaiApp(backend, agent_id=agent_id, no_key=not demo and not api_key)
     app.run()
     return app.return_code or 0

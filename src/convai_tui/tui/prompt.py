@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, TextArea
 
+from ..api.errors import ConvAIError
+from ..workspace.files import WorkspaceError
 from ..workspace.versions import PromptDraft, PromptVersion
 from .screens import VersionsScreen
 
@@ -44,8 +46,12 @@ class PromptPane(Vertical):
     BINDINGS = [
         Binding("ctrl+s", "save_version", "Save version"),
         Binding("ctrl+o", "versions", "Versions"),
+        Binding("f3", "diff", "Diff"),
+        Binding("f4", "push", "Push"),
+        Binding("f5", "pull", "Pull"),
         Binding("ctrl+u", "revert", "Revert", show=False),
     ]
+    AUTOSAVE_SECONDS = 2.0
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -53,6 +59,7 @@ class PromptPane(Vertical):
         self.remote: PromptDraft | None = None
         self.baseline: PromptDraft | None = None  # what "unmodified" means: last loaded or saved
         self._loading = False
+        self._autosaved: PromptDraft | None = None
 
     @property
     def capp(self) -> "ConvaiApp":
@@ -68,22 +75,72 @@ class PromptPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#prompt-text", TextArea).loading = True
+        self.set_interval(self.AUTOSAVE_SECONDS, self._autosave)
 
     # ------------------------------------------------------------------ state
     def load_agent(self, agent: Agent) -> None:
         self.agent = agent
         remote = draft_of(agent)
         self.remote = remote
-        store = self.capp.backend.versions
-        versions = store.list(agent.agent_id)
-        # Keep the remote prompt as a version the first time we see it (or when it changed).
-        if not any(v.draft == remote for v in versions):
-            store.save(agent.agent_id, remote, message=f"pulled from {agent.version_id or 'remote'}",
-                       source=f"remote:{agent.version_id or '?'}")
+        backend = self.capp.backend
+        try:
+            note = backend.track_remote(agent)
+        except WorkspaceError as exc:
+            note = None
+            self.app.notify(str(exc), title="Workspace", severity="error", markup=False)
+        if note:
+            self.app.notify(note, title="Remote changed", severity="warning", markup=False)
         self.set_draft(remote)
         self.baseline = remote
+        self._autosaved = remote
         self.query_one("#prompt-text", TextArea).loading = False
         self._update_status()
+        self._offer_draft(agent.agent_id)
+        for p in backend.workspace.problems:
+            self.app.notify(p, title="Skipped a malformed file", severity="warning", markup=False, timeout=10)
+        backend.workspace.problems.clear()
+
+    def _offer_draft(self, agent_id: str) -> None:
+        """A draft autosaved by an earlier session (crash, dropped SSH) is offered back."""
+        try:
+            found = self.capp.backend.workspace.load_draft(agent_id)
+        except WorkspaceError:
+            found = None
+        if not found:
+            return
+        draft, saved = found
+        latest = self.capp.backend.versions.list(agent_id)[-1:]
+        if draft == self.remote or (latest and latest[0].draft == draft):
+            self.capp.backend.workspace.clear_draft(agent_id)
+            return
+
+        def answer(restore: bool | None) -> None:
+            if restore:
+                self.set_draft(draft)
+                self._autosaved = draft
+                self.app.notify("Unsaved draft restored.")
+            else:
+                self.capp.backend.workspace.clear_draft(agent_id)
+
+        from .screens import RestoreDraftScreen
+
+        self.app.push_screen(RestoreDraftScreen(saved.strftime("%Y-%m-%d %H:%M UTC"), len(draft.prompt)), answer)
+
+    def _autosave(self) -> None:
+        if self.agent is None or self._loading:
+            return
+        d = self.current_draft()
+        if d == self._autosaved:
+            return
+        try:
+            if self.dirty:
+                self.capp.backend.workspace.save_draft(self.agent.agent_id, d)
+            else:
+                self.capp.backend.workspace.clear_draft(self.agent.agent_id)
+        except WorkspaceError as exc:
+            self.app.notify(str(exc), title="Autosave failed", severity="error", markup=False)
+            return
+        self._autosaved = d
 
     def set_draft(self, d: PromptDraft) -> None:
         self._loading = True
@@ -151,7 +208,13 @@ class PromptPane(Vertical):
         if versions and versions[-1].draft == d:
             self.app.notify(f"No changes since {versions[-1].label}.")
             return versions[-1]
-        v = self.capp.backend.versions.save(self.agent.agent_id, d)
+        try:
+            v = self.capp.backend.versions.save(self.agent.agent_id, d)
+            self.capp.backend.workspace.clear_draft(self.agent.agent_id)
+        except WorkspaceError as exc:
+            self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
+            return None
+        self._autosaved = d
         self.baseline = d
         self._update_status()
         self.app.notify(f"Saved {v.label}.")
@@ -167,6 +230,94 @@ class PromptPane(Vertical):
                 self.app.notify(f"Restored {v.label} into the editor (not saved yet).")
 
         self.app.push_screen(VersionsScreen(self.capp.backend.versions.list(self.agent.agent_id)), restore)
+
+    # ------------------------------------------------------------------ diff, pull, push
+    def diff_choices(self) -> list[tuple[str, str, PromptDraft]]:
+        assert self.agent is not None
+        out: list[tuple[str, str, PromptDraft]] = [("editor (unsaved)", "editor", self.current_draft())]
+        base = self.capp.backend.remote_base(self.agent.agent_id)
+        if base is not None:
+            out.append(("remote (last pull)", "remote", base))
+        for v in reversed(self.capp.backend.versions.list(self.agent.agent_id)):
+            out.append((f"{v.label} {v.message or v.source}"[:40], v.label, v.draft))
+        return out
+
+    def action_diff(self) -> None:
+        if self.agent is None:
+            return
+        from .diffview import DiffScreen
+
+        choices = self.diff_choices()
+        keys = [k for _, k, _ in choices]
+        a = "remote" if "remote" in keys else keys[-1]
+        self.app.push_screen(DiffScreen(choices, a, "editor"))
+
+    @work(exclusive=True, group="pull")
+    async def action_pull(self) -> None:
+        if self.agent is None:
+            return
+        try:
+            res = await self.capp.backend.pull(self.agent.agent_id)
+            agent = await self.capp.backend.agent(self.agent.agent_id)
+        except (ConvAIError, WorkspaceError) as exc:
+            self.app.notify(str(exc), title="Pull failed", severity="error", markup=False)
+            return
+        self.remote = draft_of(agent)
+        self.agent = agent
+        msg = f"Pulled {res.remote_version_id or 'remote'}"
+        msg += f": saved as v{res.version.number}." if res.version else " (no change)."
+        if res.tests_written:
+            msg += f" {len(res.tests_written)} test file(s) written."
+        if not self.dirty:
+            self.set_draft(self.remote)
+            self.baseline = self.remote
+        else:
+            msg += " Your unsaved edits are kept in the editor."
+        self._update_status()
+        self.app.notify(msg, markup=False)
+
+    def action_push(self) -> None:
+        if self.agent is None:
+            return
+        try:
+            d = self.current_draft(strict=True)
+        except ValueError as exc:
+            self.app.notify(str(exc), title="Not pushed", severity="error", markup=False)
+            return
+        self._push(d, False)
+
+    @work(exclusive=True, group="push")
+    async def _push(self, d: PromptDraft, force: bool) -> None:
+        from ..workspace.sync import PushConflict
+
+        assert self.agent is not None
+        try:
+            res = await self.capp.backend.push(self.agent.agent_id, d, force=force)
+        except PushConflict as c:
+            from .screens import ConflictScreen
+
+            def decide(choice: str | None) -> None:
+                if choice == "force":
+                    self._push(d, True)
+                elif choice == "pull":
+                    self.action_pull()
+
+            self.app.push_screen(ConflictScreen(c), decide)
+            return
+        except (ConvAIError, WorkspaceError) as exc:
+            self.app.notify(str(exc), title="Push failed", severity="error", markup=False)
+            return
+        self.remote = d
+        if self.capp.backend.versions.list(self.agent.agent_id)[-1:] and \
+                self.capp.backend.versions.list(self.agent.agent_id)[-1].draft != d:
+            self.capp.backend.versions.save(self.agent.agent_id, d, message=f"pushed as {res.version_id}",
+                                            source=f"remote:{res.version_id}")
+        self.baseline = d
+        self.capp.backend.workspace.clear_draft(self.agent.agent_id)
+        self._autosaved = d
+        self._update_status()
+        self.app.notify(f"Pushed to {self.agent.name} ({res.version_id})" + (" — forced" if force else "") + ".",
+                        markup=False)
 
     def action_revert(self) -> None:
         if self.baseline is not None:

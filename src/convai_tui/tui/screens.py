@@ -389,3 +389,80 @@ class NoKeyScreen(Screen):
         with Vertical(classes="dialog"):
             yield Static(t)
         yield Footer()
+
+
+class RestoreDraftScreen(ModalScreen[bool]):
+    """An unsaved draft from an earlier session: restore it or discard it."""
+
+    BINDINGS = [Binding("escape", "discard", "Discard"), Binding("enter", "restore", "Restore")]
+
+    def __init__(self, saved: str, chars: int) -> None:
+        super().__init__()
+        self.saved, self.chars = saved, chars
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as d:
+            d.border_title = "Unsaved draft found"
+            yield Label(Text(f"An unsaved prompt draft ({self.chars:,} characters) was autosaved at {self.saved}, "
+                             "probably before a crash or a dropped connection."))
+            with Horizontal(classes="buttons"):
+                yield Button("Restore it", variant="primary", id="rd-restore")
+                yield Button("Discard", id="rd-discard")
+
+    def on_mount(self) -> None:
+        self.query_one("#rd-restore").focus()
+
+    @on(Button.Pressed, "#rd-restore")
+    def action_restore(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#rd-discard")
+    def action_discard(self) -> None:
+        self.dismiss(False)
+
+
+class ConflictScreen(ModalScreen[str | None]):
+    """The remote changed since the last pull: base, remote and local, and what to do."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, conflict: Any) -> None:
+        super().__init__()
+        self.c = conflict
+
+    def _diff(self, title: str, a: Any, b: Any, la: str, lb: str) -> Text:
+        from ..workspace.diff import unified
+        from .diffview import as_text
+
+        t = Text(title + "\n", style="bold")
+        lines = unified(as_text(a), as_text(b), la, lb)
+        for ln in lines[2:] if len(lines) > 2 else ["(no change)"]:
+            style = "green" if ln.startswith("+") else "red" if ln.startswith("-") else (
+                "cyan" if ln.startswith("@@") else "")
+            t.append(safe(ln) + "\n", style=style)
+        return t
+
+    def compose(self) -> ComposeResult:
+        c = self.c
+        with VerticalScroll(classes="dialog wide") as d:
+            d.border_title = "Push refused: the remote changed"
+            yield Static(Text(str(c), style="yellow"))
+            yield Static(self._diff("Remote changes since your pull (base → remote):", c.base, c.remote,
+                                    "base", "remote"))
+            yield Static(self._diff("Your changes (base → local):", c.base, c.local, "base", "local"))
+            with Horizontal(classes="buttons"):
+                yield Button("Pull remote (keeps your edit)", variant="primary", id="cf-pull")
+                yield Button("Force push", variant="error", id="cf-force")
+                yield Button("Cancel", id="cf-cancel")
+
+    @on(Button.Pressed, "#cf-pull")
+    def _pull(self) -> None:
+        self.dismiss("pull")
+
+    @on(Button.Pressed, "#cf-force")
+    def _force(self) -> None:
+        self.dismiss("force")
+
+    @on(Button.Pressed, "#cf-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

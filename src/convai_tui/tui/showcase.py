@@ -14,8 +14,9 @@ from .screens import TranscriptScreen
 SHOWCASE_EMULATOR = {"stream_delay_ms": 5, "test_delay_ms": 300, "conversations": 400}
 
 
-def make_app(**emulator: Any) -> ConvaiApp:
-    return ConvaiApp(Backend(demo=True, emulator_options={**SHOWCASE_EMULATOR, **emulator}))
+def make_app(workspace_dir: str | None = None, **emulator: Any) -> ConvaiApp:
+    return ConvaiApp(Backend(demo=True, emulator_options={**SHOWCASE_EMULATOR, **emulator},
+                             workspace_dir=workspace_dir))
 
 
 async def wait_for(pilot: Any, cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
@@ -94,7 +95,7 @@ async def scene_ab(pilot: Any) -> None:
     from .screens import ABScreen
 
     sim.action_ab()
-    await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run"),
+    await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
                    what="A/B dialog")
     await pilot.click("#ab-run")
     await wait_for(pilot, lambda: not app.main.query_one("#sim-compare").has_class("-hidden"), timeout=20,

@@ -1,0 +1,131 @@
+"""Workspace features in the TUI: versions on disk, diff screen, autosave + recovery, pull/push."""
+
+from __future__ import annotations
+
+import httpx
+
+from convai_tui.tui.diffview import DiffScreen, DiffView
+from convai_tui.tui.prompt import PromptPane
+from convai_tui.tui.screens import ConflictScreen, RestoreDraftScreen
+from convai_tui.workspace.store import Workspace
+
+from tui_helpers import make_app, ready, wait_for
+
+AGENT = "agent_dental_bella"
+
+
+async def type_at_end(pilot, text: str) -> None:
+    await pilot.press("alt+2", "ctrl+end", "enter", *text)
+
+
+async def test_versions_live_in_the_workspace(tmp_path):
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        await type_at_end(pilot, "Always confirm the booking time.")
+        await pilot.press("ctrl+s")
+    ws = Workspace(tmp_path)
+    versions = ws.list(AGENT)
+    assert [v.source.split(":")[0] for v in versions] == ["remote", "local"]
+    assert versions[-1].draft.prompt.endswith("Always confirm the booking time.")
+    assert ws.agent_file(AGENT).pulled.version_id  # the base for later conflict checks
+    assert ws.load_draft(AGENT) is None  # saving cleared the autosaved draft
+
+
+async def test_diff_screen_side_by_side_with_change_navigation(tmp_path):
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        await type_at_end(pilot, "Always confirm the booking time.")
+        await pilot.press("f3")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen, what="diff")
+        view = screen.query_one(DiffView)
+        await pilot.pause(0.1)
+        assert view.sbs.added == 1 and len(view.sbs.hunks) == 1
+        await pilot.press("n")
+        assert view.current_hunk == 0
+        stats = str(screen.query_one("#diff-stats").render())
+        assert "+1" in stats and "change 1/1" in stats
+        row = view.sbs.hunks[0]
+        line = view.render_line(row - int(view.scroll_offset.y))
+        assert "Always confirm the booking time." in line.text and ">" in line.text
+        await pilot.press("escape")
+        assert isinstance(app.screen.query_one(PromptPane), PromptPane)
+
+
+async def test_diff_of_a_10000_line_prompt(tmp_path):
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        editor = app.prompt_pane.query_one("#prompt-text")
+        big = "\n".join(f"Rule {i}: be kind to caller number {i}." for i in range(10_000))
+        editor.load_text(big)
+        await pilot.press("alt+2", "ctrl+s")
+        editor.load_text(big.replace("Rule 5000:", "Rule 5000 (changed):"))
+        await pilot.press("f3")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen, what="diff")
+        screen.query_one("#diff-a").value = "v2"
+        await pilot.pause(0.2)
+        view = screen.query_one(DiffView)
+        assert view.sbs.changed == 1 and len(view.sbs.rows) == 3 + 10_000  # 3 settings lines + the prompt
+        await pilot.press("n")
+        line = view.render_line(view.sbs.hunks[0] - int(view.scroll_offset.y)).text
+        assert "Rule 5000 (changed):" in line
+
+
+async def test_autosaved_draft_is_offered_back_after_a_crash(tmp_path, monkeypatch):
+    monkeypatch.setattr(PromptPane, "AUTOSAVE_SECONDS", 0.1)
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        await type_at_end(pilot, "Half-written rule")
+        await wait_for(pilot, lambda: Workspace(tmp_path).load_draft(AGENT), what="autosave")
+        # the session ends without saving (a crash or a dropped SSH connection)
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await wait_for(pilot, lambda: app.agent is not None, what="agent")
+        app.main.query_one("#agent-select").value = AGENT
+        await wait_for(pilot, lambda: isinstance(app.screen, RestoreDraftScreen)
+                       and app.screen.query_one("#rd-restore").has_focus, what="restore offer")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RestoreDraftScreen), what="dialog closed")
+        assert app.prompt_pane.current_draft().prompt.endswith("Half-written rule")
+        assert app.prompt_pane.dirty
+
+
+async def test_push_refuses_to_clobber_a_remote_edit(tmp_path):
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        srv = app.backend._emulator
+        await type_at_end(pilot, "My new rule.")
+        # meanwhile a colleague edits the prompt in the dashboard
+        httpx.patch(f"{srv.base_url}/v1/convai/agents/{AGENT}", headers={"xi-api-key": srv.api_key},
+                    json={"conversation_config": {"agent": {"prompt": {"prompt": "Colleague's prompt."}}}})
+        await pilot.press("f4")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen)
+                                and app.screen.query_one("#cf-force").region.width and app.screen,
+                                what="conflict dialog")
+        text = " ".join(str(w.render()) for w in screen.query("Static"))
+        assert "Colleague's prompt." in text and "My new rule." in text
+        state = srv.state.agents[AGENT]
+        assert state.config()["agent"]["prompt"]["prompt"] == "Colleague's prompt."
+        await pilot.click("#cf-force")
+        await wait_for(pilot, lambda: state.config()["agent"]["prompt"]["prompt"].endswith("My new rule."),
+                       what="forced push")
+
+
+async def test_push_and_pull_from_the_prompt_pane(tmp_path):
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        srv = app.backend._emulator
+        await type_at_end(pilot, "Pushed rule.")
+        await pilot.press("f4")
+        state = srv.state.agents[AGENT]
+        await wait_for(pilot, lambda: state.config()["agent"]["prompt"]["prompt"].endswith("Pushed rule."),
+                       what="push")
+        await wait_for(pilot, lambda: not app.prompt_pane.dirty, what="clean after push")
+        await pilot.press("f5")
+        ws = Workspace(tmp_path)
+        await wait_for(pilot, lambda: len(ws.tests(AGENT)) >= 8, what="tests pulled")
