@@ -136,6 +136,8 @@ async def test_create_test_from_a_turn():
         assert test["from_conversation_metadata"]["conversation_id"] == conv_id
         attached = state.agents["agent_dental_bella"].platform_settings["testing"]["attached_tests"]
         assert {"test_id": test["id"]} in attached
+        local = await wait_for(pilot, lambda: app.backend.workspace.tests("agent_dental_bella"), what="saved file")
+        assert local[0].sync.remote_id == test["id"] and local[0].body.success_condition == test["success_condition"]
         await pilot.press("escape")
         await wait_for(pilot, lambda: any(t.id == test["id"] for t in app.tests_pane.tests), what="grid reload")
 

@@ -129,3 +129,34 @@ async def test_push_and_pull_from_the_prompt_pane(tmp_path):
         await pilot.press("f5")
         ws = Workspace(tmp_path)
         await wait_for(pilot, lambda: len(ws.tests(AGENT)) >= 8, what="tests pulled")
+
+
+async def test_edited_scenarios_are_saved_and_loaded_back(tmp_path):
+    from convai_tui.tui.screens import ScenarioScreen
+
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        await pilot.press("alt+3", "e")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, ScenarioScreen)
+                                and app.screen.query_one("#sc-save").region.width and app.screen, what="editor")
+        screen.query_one("#sc-name").value = "Booking with broken tool"
+        screen.query_one("#sc-mocks").load_text("!book_appointment = 503 upstream down")
+        screen.query_one("#sc-limit").value = "14"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: Workspace(tmp_path).scenarios(AGENT), what="scenario file")
+        sc = Workspace(tmp_path).scenarios(AGENT)[0]
+        assert sc.name == "Booking with broken tool" and sc.turn_limit == 14
+        assert sc.tool_mocks["book_appointment"].is_error
+        # a bad mocks line is refused with a specific message, nothing saved
+        await pilot.press("e")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, ScenarioScreen)
+                                and app.screen.query_one("#sc-save").region.width and app.screen, what="editor")
+        screen.query_one("#sc-mocks").load_text("no equals sign here")
+        await pilot.press("ctrl+s")
+        assert "expected 'tool_name = return value'" in str(screen.query_one("#sc-error").render())
+        await pilot.press("escape")
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        assert app.simulation_pane.scenarios[0].name == "Booking with broken tool"

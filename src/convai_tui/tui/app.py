@@ -253,6 +253,15 @@ class ConvaiApp(App):
         # Simulations default to the remote agent over the stream; tests default to the remote too.
         sim_targets = [targets[1], targets[0]] + targets[2:]
         self.simulation_pane.load_agent(agent, sim_targets)
+        from ..workspace.files import WorkspaceError
+        from ..workspace.scenarios import builtin_scenarios
+
+        try:
+            saved = self.backend.workspace.scenarios(agent_id)
+        except WorkspaceError:
+            saved = []
+        names = {s.name for s in saved}
+        self.simulation_pane.set_scenarios(saved + [s for s in builtin_scenarios() if s.name not in names])
         self.tests_pane.load_agent(agent, sim_targets)
 
     # ------------------------------------------------------------------ cross-pane actions
@@ -269,7 +278,21 @@ class ConvaiApp(App):
         self.notify(f"The current scenario now continues {len(turns)} turns of this conversation.")
 
     def scenario_saved(self, scenario: Scenario) -> None:
-        self.notify(f"Scenario “{scenario.name}” updated.", markup=False)
+        if self.agent is None:
+            return
+        from ..workspace.files import ExternalEditConflict, WorkspaceError
+
+        try:
+            path = self.backend.workspace.save_scenario(self.agent.agent_id, scenario)
+        except ExternalEditConflict:
+            # a file of that name exists that this session did not load: never clobber it
+            self.notify(f"A scenario file named “{scenario.name}” already exists and was not loaded by this "
+                        "session; rename the scenario to keep both.", severity="warning", markup=False)
+            return
+        except WorkspaceError as exc:
+            self.notify(str(exc), title="Scenario not saved", severity="error", markup=False)
+            return
+        self.notify(f"Scenario saved to {path.relative_to(self.backend.workspace.root)}.", markup=False)
 
     @work(group="create-test")
     async def create_test_from_conversation(self, conv: Conversation, upto: int, values: dict[str, Any]) -> None:
@@ -282,7 +305,14 @@ class ConvaiApp(App):
         except (ConvAIError, ValueError) as exc:
             self.notify(str(exc), title="Test not created", severity="error", markup=False)
             return
-        self.notify(f"Created test “{body.name}” ({test_id}) and attached it to the agent.", markup=False)
+        from ..workspace.files import WorkspaceError
+
+        try:
+            path = self.backend.workspace.save_test(conv.agent_id, body, remote_id=test_id, synced=True)
+            where = f" and saved to {path.relative_to(self.backend.workspace.root)}"
+        except WorkspaceError as exc:
+            where = f" (not saved to the workspace: {exc})"
+        self.notify(f"Created test “{body.name}” ({test_id}), attached it to the agent{where}.", markup=False)
         if self.agent.agent_id == conv.agent_id:
             self.load_agent(conv.agent_id)
 
