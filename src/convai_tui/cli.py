@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tests", help="agent tests: sync with the workspace")
     ts = t.add_subparsers(dest="tests_cmd", metavar="ACTION", required=True)
     workspace_cmds.add_tests_sync_parsers(ts, common)
+    from .commands import ci_cmds
+
+    ci_cmds.add_parsers(sub, common, ts)
     return p
 
 

@@ -227,7 +227,7 @@ def create_app(state: EmulatorState | None = None) -> FastAPI:
 
     @app.post("/v1/convai/agents/{agent_id}/branches/{branch_id}/merge")
     async def merge_branch(agent_id: str, branch_id: str, target_branch_id: str,
-                           body: BranchMerge | None = Body(default=None)) -> Any:
+                           body: BranchMerge | None = None) -> Any:
         rec = agent_or_404(agent_id)
         with st.lock:
             src, dst = rec.branches.get(branch_id), rec.branches.get(target_branch_id)
