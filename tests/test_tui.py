@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
-
 from convai_tui.services import Backend
 from convai_tui.tui.app import ConvaiApp
 from convai_tui.tui.screens import CreateTestScreen, NoKeyScreen, RunDetailScreen, TranscriptScreen
@@ -35,9 +33,9 @@ async def test_browse_a_romanian_conversation_by_keyboard():
         await pilot.press("down", "enter")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
                                 and app.screen, what="transcript")
-        ol = screen.query_one("#tr-turns", OptionList)
-        assert "Alo, da?" in ol.get_option_at_index(0).prompt.plain
-        assert any(ch in ol.get_option_at_index(1).prompt.plain for ch in "ăâîșț")
+        view = screen.query_one("#tr-turns")
+        assert "Alo, da?" in view.plain(0)
+        assert any(ch in view.plain(1) for ch in "ăâîșț")
         analysis = str(screen.query_one("#tr-analysis").render())
         assert "limba_romana" in analysis
         await pilot.press("escape")
@@ -51,13 +49,16 @@ async def test_api_text_is_shown_literally():
         app.open_transcript("conv_markup_and_escapes")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
                                 and app.screen, what="transcript")
-        user = screen.query_one("#tr-turns", OptionList).get_option_at_index(1).prompt
-        assert "[bold]not bold[/bold]" in user.plain
-        assert "[link=https://evil.example]click[/link]" in user.plain
-        assert "\x1b" not in user.plain and "␛[31mnot red" in user.plain
-        # no style came from the message itself: only our role/time styling spans the start
-        msg_start = user.plain.index("Please")
-        assert not [s for s in user.spans if s.end > msg_start]
+        view = screen.query_one("#tr-turns")
+        user = view.plain(1)
+        assert "[bold]not bold[/bold]" in user
+        assert "[link=https://evil.example]click[/link]" in user
+        assert "\x1b" not in user and "␛[31mnot red" in user
+        # the message is emitted as one plain segment: no style came from the text itself
+        strips = view._strips(1)
+        msg_segments = [seg for strip in strips for seg in strip if "not bold" in seg.text]
+        assert msg_segments and all(seg.style is None or not (seg.style.bold or seg.style.link)
+                                    for seg in msg_segments)
         svg = app.export_screenshot()
         assert "\x1b" not in svg
 
@@ -75,7 +76,7 @@ async def test_lazy_paging_loads_pages_as_you_scroll():
             await pilot.press("end")
             await pilot.pause(0.3)
         await wait_for(pilot, lambda: table.row_count > first, what="next page")
-        keys = [r.value for r in table.rows]
+        keys = list(table.keys)
         assert len(keys) == len(set(keys))
         assert table.row_count < total or not app.conversations_pane.has_more
 
@@ -90,7 +91,7 @@ async def test_filters_and_message_search():
         await wait_for(pilot, lambda: pane.generation > gen and not pane.loading and pane.table.row_count,
                        what="filtered page")
         state = app.backend._emulator.state
-        ids = [r.value for r in pane.table.rows]
+        ids = list(pane.table.keys)
         assert ids and all(state.conv_by_id[i].success == "failure" for i in ids)
         pane.query_one("#conv-success").value = ""
         await pilot.click("#conv-search")
@@ -98,7 +99,7 @@ async def test_filters_and_message_search():
         await wait_for(pilot, lambda: pane.search_text and not pane.loading and pane.table.row_count,
                        what="search results")
         assert "matches" in status(app, "#conv-status")
-        key = next(iter(pane.table.rows)).value
+        key = pane.table.keys[0]
         assert "#" in key  # conversation#turn
 
 
@@ -106,7 +107,7 @@ async def test_feedback_from_the_transcript():
     app = make_app()
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, "agent_dental_bella")
-        conv_id = next(iter(app.conversations_pane.table.rows)).value
+        conv_id = app.conversations_pane.table.keys[0]
         app.open_transcript(conv_id)
         await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv, what="transcript")
         await pilot.press("d")
@@ -120,7 +121,7 @@ async def test_create_test_from_a_turn():
         await ready(pilot, "agent_dental_bella")
         state = app.backend._emulator.state
         before = set(state.tests)
-        conv_id = next(iter(app.conversations_pane.table.rows)).value
+        conv_id = app.conversations_pane.table.keys[0]
         app.open_transcript(conv_id)
         screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
                                 and app.screen, what="transcript")
@@ -242,9 +243,10 @@ async def test_tests_grid_fills_live_and_shows_rationale():
         assert statuses["Confirms the booking"] == "failed" and statuses["Greets politely"] == "passed"
         assert "passed" in status(app, "#tests-status")
         grid = pane.grid
-        row = list(grid.rows).index(next(k for k in grid.rows if k.value == "test_bella_confirms"))
-        grid.move_cursor(row=row, column=3)
+        assert grid.rate("test_bella_confirms") == (0, 2) and grid.rate("test_bella_polite") == (2, 2)
         grid.focus()
+        await pilot.press(*["down"] * grid.index["test_bella_confirms"], "right")
+        assert (grid.cursor_row, grid.cursor_col) == (grid.index["test_bella_confirms"], 1)
         await pilot.press("enter")
         detail = await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen,
                                 what="detail")

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="API base URL (default: $ELEVENLABS_BASE_URL or https://api.elevenlabs.io)")
     p.add_argument("--api-key-file", help="read the API key from this file instead of $ELEVENLABS_API_KEY")
     p.add_argument("--agent", help="agent id to open first")
+    p.add_argument("--demo-conversations", type=int, default=None, metavar="N",
+                   help="with --demo: how many conversations the emulator seeds (default 2000, max 100000)")
     p.add_argument("--workspace", "-w", default=None, help="workspace directory (default: current directory)")
     p.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -133,8 +135,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
     except ImportError:
         return _usage_error("the TUI is not available in this build")
     key = _read_key_file(args.api_key_file) or os.environ.get("ELEVENLABS_API_KEY")
+    demo_opts = {}
+    if args.demo_conversations is not None:
+        if not 0 <= args.demo_conversations <= 100_000:
+            return _usage_error("--demo-conversations must be between 0 and 100000")
+        demo_opts["conversations"] = args.demo_conversations
     return run_tui(demo=args.demo, base_url=args.base_url, api_key=key, agent_id=args.agent,
-                   workspace=args.workspace)
+                   workspace=args.workspace, demo_options=demo_opts)
 
 
 if __name__ == "__main__":  # pragma: no cover

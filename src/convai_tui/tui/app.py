@@ -353,8 +353,9 @@ class ConvaiApp(App):
 
 
 def run_tui(*, demo: bool, base_url: str | None, api_key: str | None, agent_id: str | None,
-            workspace: str | None) -> int:
-    backend = Backend(api_key=api_key, base_url=base_url, demo=demo, workspace_dir=workspace)
+            workspace: str | None, demo_options: dict[str, Any] | None = None) -> int:
+    backend = Backend(api_key=api_key, base_url=base_url, demo=demo, workspace_dir=workspace,
+                      emulator_options=dict(demo_options or {}))
     app = ConvaiApp(backend, agent_id=agent_id, no_key=not demo and not api_key)
     app.run()
     return app.return_code or 0

@@ -10,19 +10,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from ..api.errors import ConvAIError
 from ..services import ConversationFilter
 from ..textutil import one_line
 from .render import mmss, result_text, short_when
+from .vtable import Column, VirtualTable
 
 if TYPE_CHECKING:
     from ..api.models import Agent, ConversationSummary
     from .app import ConvaiApp
 
 PAGE = 100
-PREFETCH_ROWS = 30
+PREFETCH_ROWS = 30  # keep this many rows loaded beyond the viewport
 
 SUCCESS_OPTIONS = [("Any result", ""), ("Successful", "success"), ("Failed", "failure"), ("Unknown", "unknown")]
 DATE_OPTIONS = [("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90)]
@@ -30,23 +31,6 @@ FEEDBACK_OPTIONS = [("Any rating", ""), ("Liked", "liked"), ("Disliked", "dislik
                     ("Rated 4-5", "rated_high"), ("Rated 1-2", "rated_low")]
 
 FEEDBACK_CELL = {"like": Text("▲ up", style="green"), "dislike": Text("▼ down", style="red")}
-
-
-class LazyTable(DataTable):
-    """A DataTable that asks for more rows when the viewport nears the end."""
-
-    BINDINGS = [
-        Binding("end", "scroll_bottom", "Last row", show=False),
-        Binding("home", "scroll_top", "First row", show=False),
-    ]
-
-    class NeedMore(Message):
-        pass
-
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        super().watch_scroll_y(old, new)
-        if self.row_count and self.max_scroll_y - new < PREFETCH_ROWS:
-            self.post_message(self.NeedMore())
 
 
 class ConversationsPane(Vertical):
@@ -76,7 +60,7 @@ class ConversationsPane(Vertical):
             yield Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success")
             yield Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date")
             yield Select(FEEDBACK_OPTIONS, value="", allow_blank=False, id="conv-feedback")
-        yield LazyTable(id="conv-table", cursor_type="row", zebra_stripes=True)
+        yield VirtualTable(id="conv-table")
         yield Label("Waiting for the API…", id="conv-status", classes="status")
 
     def on_mount(self) -> None:
@@ -84,23 +68,16 @@ class ConversationsPane(Vertical):
         self.table.loading = True
 
     @property
-    def table(self) -> LazyTable:
-        return self.query_one("#conv-table", LazyTable)
+    def table(self) -> VirtualTable:
+        return self.query_one("#conv-table", VirtualTable)
 
     def _set_columns(self, search: bool) -> None:
-        t = self.table
-        t.clear(columns=True)
         if search:
-            t.add_column("Start", key="start", width=11)
-            t.add_column("Turn", key="turn", width=4)
-            t.add_column("Match", key="match")
+            cols = [Column("start", "Start", 11), Column("turn", "Turn", 4), Column("match", "Match")]
         else:
-            t.add_column("Start", key="start", width=11)
-            t.add_column("Dur", key="dur", width=5)
-            t.add_column("Result", key="result", width=9)
-            t.add_column("Title", key="title", width=20)
-            t.add_column("Lang", key="lang", width=4)
-            t.add_column("Rating", key="feedback", width=6)
+            cols = [Column("start", "Start", 11), Column("dur", "Dur", 5), Column("result", "Result", 9),
+                    Column("title", "Title"), Column("lang", "Lang", 4), Column("feedback", "Rating", 6)]
+        self.table.set_columns(cols)
 
     # ------------------------------------------------------------------ loading
     def filters(self) -> ConversationFilter:
@@ -165,25 +142,13 @@ class ConversationsPane(Vertical):
             self.fetch_page()
 
     def _add_rows(self, items: list[Any]) -> None:
-        t = self.table
-        rows = []
-        keys = []
         if self.search_text:
-            for r in items:
-                key = f"{r.conversation_id}#{r.transcript_index}"
-                if key in t.rows:
-                    continue
-                keys.append(key)
-                rows.append((short_when(r.conversation_start_time_unix_secs), str(r.transcript_index),
-                             Text(one_line(r.chunk_text, 200))))
+            rows = [(f"{r.conversation_id}#{r.transcript_index}",
+                     [Text(short_when(r.conversation_start_time_unix_secs)), Text(str(r.transcript_index)),
+                      Text(one_line(r.chunk_text, 200))]) for r in items]
         else:
-            for c in items:
-                if c.conversation_id in t.rows:
-                    continue
-                keys.append(c.conversation_id)
-                rows.append(self._row(c))
-        for key, row in zip(keys, rows):
-            t.add_row(*row, key=key)
+            rows = [(c.conversation_id, list(self._row(c))) for c in items]
+        self.table.add_rows(rows)
 
     @staticmethod
     def _row(c: ConversationSummary) -> tuple[Any, ...]:
@@ -193,32 +158,26 @@ class ConversationsPane(Vertical):
         elif c.rating is not None:
             feedback = Text("★" * int(c.rating), style="yellow")
         else:
-            feedback = ""
+            feedback = Text("")
         result = result_text(c.call_successful) if c.status == "done" else result_text(
             "unknown", one_line(c.status, 10))
         return (short_when(c.start_time_unix_secs), mmss(c.call_duration_secs), result,
                 Text(one_line(c.call_summary_title or "", 60)), Text(one_line(c.main_language or "", 4)), feedback)
 
     def set_feedback(self, conversation_id: str, value: str | None) -> None:
-        if self.search_text or conversation_id not in self.table.rows:
+        if self.search_text or conversation_id not in self.table.index:
             return
-        self.table.update_cell(conversation_id, "feedback", FEEDBACK_CELL.get(value or "", ""))
+        self.table.update_cell(conversation_id, "feedback", FEEDBACK_CELL.get(value or "", Text("")))
 
     # ------------------------------------------------------------------ events
-    @on(LazyTable.NeedMore)
+    @on(VirtualTable.NeedMore)
     def _need_more(self) -> None:
         if self.has_more and not self.loading:
             self.fetch_page()
 
-    @on(DataTable.RowHighlighted, "#conv-table")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if self.has_more and not self.loading and event.cursor_row >= self.table.row_count - PREFETCH_ROWS:
-            self.fetch_page()
-
-    @on(DataTable.RowSelected, "#conv-table")
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        key = str(event.row_key.value)
-        conv_id, _, turn = key.partition("#")
+    @on(VirtualTable.Selected, "#conv-table")
+    def _selected(self, event: VirtualTable.Selected) -> None:
+        conv_id, _, turn = event.key.partition("#")
         self.capp.open_transcript(conv_id, int(turn) if turn else None)
 
     @on(Select.Changed)

@@ -156,6 +156,9 @@ class DiffScreen(Screen):
     def _recompute(self) -> None:
         a = str(self.query_one("#diff-a", Select).value)
         b = str(self.query_one("#diff-b", Select).value)
+        if (a, b) == getattr(self, "_shown", None):
+            return  # Select.Changed also fires on mount: compute each pair once
+        self._shown = (a, b)
         la, da = self.choices[a]
         lb, db = self.choices[b]
         sbs = side_by_side(as_text(da), as_text(db))

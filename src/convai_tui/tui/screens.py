@@ -18,6 +18,7 @@ from ..textutil import one_line, safe
 from ..workspace.scenarios import Scenario
 from ..workspace.versions import PromptVersion
 from .render import analysis_text, mmss, result_text, turn_text, when
+from .transcript_view import TranscriptView
 
 if TYPE_CHECKING:
     from ..api.models import Conversation, TestRun
@@ -48,9 +49,9 @@ class TranscriptScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Conversation {safe(self.conversation_id)}", style="bold"), id="tr-header")
         with Horizontal(id="tr-body"):
-            ol = OptionList(id="tr-turns")
-            ol.border_title = "Transcript"
-            yield ol
+            view = TranscriptView(id="tr-turns")
+            view.border_title = "Transcript"
+            yield view
             with VerticalScroll(id="tr-side") as side:
                 side.border_title = "Analysis"
                 yield Static("", id="tr-analysis")
@@ -84,16 +85,16 @@ class TranscriptScreen(Screen):
             head.append(f"  ·  feedback: {one_line(fb, 10)}", style="green" if fb == "like" else "red")
         head.append(f"\n{safe(conv.conversation_id)}", style="dim")
         self.query_one("#tr-header", Static).update(head)
-        ol = self.query_one("#tr-turns", OptionList)
-        ol.add_options([Option(turn_text(t, i), id=str(i)) for i, t in enumerate(conv.transcript)])
-        ol.loading = False
+        view = self.query_one("#tr-turns", TranscriptView)
+        view.set_turns(conv.transcript)
+        view.loading = False
         self.query_one("#tr-analysis", Static).update(analysis_text(conv.analysis))
         if conv.transcript:
-            ol.highlighted = min(self.start_turn or 0, len(conv.transcript) - 1)
-        ol.focus()
+            view.highlighted = min(self.start_turn or 0, len(conv.transcript) - 1)
+        view.focus()
 
     def _turn(self) -> int | None:
-        return self.query_one("#tr-turns", OptionList).highlighted
+        return self.query_one("#tr-turns", TranscriptView).highlighted
 
     def action_test_from_turn(self) -> None:
         if self.conv is None:

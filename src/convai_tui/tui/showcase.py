@@ -61,7 +61,7 @@ async def scene_main(pilot: Any) -> None:
 
 async def scene_transcript(pilot: Any) -> None:
     app = await ready(pilot, "agent_sanitas_ro")
-    first = next(iter(app.conversations_pane.table.rows)).value
+    first = app.conversations_pane.table.keys[0]
     app.open_transcript(first, 1)
     await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv, what="transcript")
     await _settle(pilot)

@@ -9,20 +9,18 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Input, Label, Select
+from textual.widgets import Button, Input, Label, Select
 
 from ..api.errors import ConvAIError
 from ..services import RunTarget
 from ..textutil import one_line
-from .render import RESULT_ICON, RESULT_STYLE
+from .rungrid import RunGrid
 from .screens import RunDetailScreen
 
 if TYPE_CHECKING:
     from ..api.models import Agent, AgentTest, TestInvocation, TestRun
     from .app import ConvaiApp
 
-CELL = {s: Text(f" {RESULT_ICON[s]} ", style=RESULT_STYLE[s]) for s in ("pending", "passed", "failed", "cancelled")}
-TYPE_LABEL = {"llm": "llm", "tool": "tool", "simulation": "sim"}
 
 
 def rate_text(passed: int, done: int) -> Text:
@@ -46,7 +44,7 @@ class TestsPane(Vertical):
         self.tests: list[AgentTest] = []
         self.invocation: TestInvocation | None = None
         self.runs: dict[tuple[str, int], TestRun] = {}
-        self._shown: dict[tuple[str, int], str] = {}
+
         self.repeat = 1
         self.targets: list[tuple[str, RunTarget]] = []
         self.polling = False
@@ -61,15 +59,15 @@ class TestsPane(Vertical):
             yield Label("×", classes="times")
             yield Input("1", id="tests-repeat", type="integer", max_length=2, classes="repeat")
             yield Button("Run", id="tests-run", variant="primary")
-        yield DataTable(id="tests-grid", cursor_type="cell", zebra_stripes=True, cell_padding=0, fixed_columns=3)
+        yield RunGrid(id="tests-grid")
         yield Label("Loading tests…", id="tests-status", classes="status")
 
     def on_mount(self) -> None:
         self.grid.loading = True
 
     @property
-    def grid(self) -> DataTable:
-        return self.query_one("#tests-grid", DataTable)
+    def grid(self) -> RunGrid:
+        return self.query_one("#tests-grid", RunGrid)
 
     # ------------------------------------------------------------------ loading
     def load_agent(self, agent: Agent, targets: list[tuple[str, RunTarget]]) -> None:
@@ -100,17 +98,7 @@ class TestsPane(Vertical):
                           f"(× repeat count with +/-; target: remote, a branch or the local draft)."))
 
     def _build_grid(self, repeat: int) -> None:
-        g = self.grid
-        g.clear(columns=True)
-        g.add_column(" Test", key="test", width=23)
-        g.add_column("Type", key="type", width=5)
-        g.add_column("Pass", key="rate", width=5)
-        for i in range(repeat):
-            g.add_column(f"{i + 1:>2} ", key=f"r{i}", width=3)
-        for t in self.tests:
-            g.add_row(Text(" " + one_line(t.name, 60)), TYPE_LABEL.get(t.type, t.type[:4]), Text(" —", style="dim"),
-                      *["" for _ in range(repeat)], key=t.id)
-        self._shown = {}
+        self.grid.set_tests([(t.id, t.name, t.type) for t in self.tests], repeat)
 
     def _status(self, text: Text | str) -> None:
         self.query_one("#tests-status", Label).update(text)
@@ -150,10 +138,11 @@ class TestsPane(Vertical):
         if n is None:
             return
         self.repeat = n
+        self.runs = {}
         self._build_grid(n)
         for t in self.tests:
             for i in range(n):
-                self.grid.update_cell(t.id, f"r{i}", CELL["pending"])
+                self.grid.set_status(t.id, i, "pending")
         self.run_tests(n)
 
     @work(exclusive=True, group="tests-run")
@@ -179,24 +168,14 @@ class TestsPane(Vertical):
     def _apply(self, inv: TestInvocation) -> None:
         """Update only the cells whose status changed, then the per-test and overall rates."""
         seen_rep: dict[str, int] = {}
-        g = self.grid
-        changed_tests: set[str] = set()
+        grid = self.grid
         for run in inv.test_runs:
             rep = run.extra_fields.get("repeat_index")
             if not isinstance(rep, int):
                 rep = seen_rep.get(run.test_id, 0)
             seen_rep[run.test_id] = rep + 1
-            key = (run.test_id, rep)
-            self.runs[key] = run
-            if self._shown.get(key) != run.status and run.test_id in g.rows and rep < self.repeat:
-                g.update_cell(run.test_id, f"r{rep}", CELL.get(run.status, Text(" ? ")), update_width=False)
-                self._shown[key] = run.status
-                changed_tests.add(run.test_id)
-        for tid in changed_tests:
-            runs = [r for (t, _), r in self.runs.items() if t == tid]
-            done = [r for r in runs if r.status in ("passed", "failed")]
-            g.update_cell(tid, "rate", rate_text(sum(r.status == "passed" for r in done), len(done)),
-                          update_width=False)
+            self.runs[(run.test_id, rep)] = run
+            grid.set_status(run.test_id, rep, run.status)  # re-renders only rows that changed
         c = inv.counts()
         done = c["passed"] + c["failed"]
         t = Text()
@@ -225,14 +204,12 @@ class TestsPane(Vertical):
             return
         self.app.notify("Cancel requested.")
 
-    @on(DataTable.CellSelected, "#tests-grid")
-    def _cell(self, event: DataTable.CellSelected) -> None:
-        tid = str(event.cell_key.row_key.value)
-        col = str(event.cell_key.column_key.value)
+    @on(RunGrid.Selected, "#tests-grid")
+    def _cell(self, event: RunGrid.Selected) -> None:
+        tid, rep = event.test_id, event.repeat
         test = next((t for t in self.tests if t.id == tid), None)
         if test is None:
             return
-        rep = int(col[1:]) if col.startswith("r") and col[1:].isdigit() else 0
         run = self.runs.get((tid, rep))
         if run is None:
             self.app.notify("No run for this cell yet: press r to run the tests.")

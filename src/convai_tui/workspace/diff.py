@@ -68,13 +68,115 @@ def word_spans(a: str, b: str) -> tuple[list[tuple[int, int]], list[tuple[int, i
     return la, lb
 
 
+def _lis(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Longest chain of pairs increasing in both coordinates (pairs come sorted by i)."""
+    import bisect
+
+    tails: list[int] = []  # j of the smallest tail of each chain length
+    tail_idx: list[int] = []
+    prev = [-1] * len(pairs)
+    for k, (_, j) in enumerate(pairs):
+        pos = bisect.bisect_left(tails, j)
+        if pos == len(tails):
+            tails.append(j)
+            tail_idx.append(k)
+        else:
+            tails[pos] = j
+            tail_idx[pos] = k
+        prev[k] = tail_idx[pos - 1] if pos else -1
+    out = []
+    k = tail_idx[-1] if tail_idx else -1
+    while k >= 0:
+        out.append(pairs[k])
+        k = prev[k]
+    return out[::-1]
+
+
+def opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib-style opcodes by patience diff: lines unique on both sides anchor the
+    alignment (longest increasing subsequence); difflib only runs inside the small gaps
+    between anchors. Near-linear on prompts where most lines are distinct."""
+    raw: list[tuple[str, int, int, int, int]] = []
+
+    def emit(op: str, i1: int, i2: int, j1: int, j2: int) -> None:
+        if i1 == i2 and j1 == j2:
+            return
+        raw.append((op, i1, i2, j1, j2))
+
+    def gap(alo: int, ahi: int, blo: int, bhi: int) -> None:
+        if alo == ahi or blo == bhi:
+            emit("delete" if blo == bhi else "insert", alo, ahi, blo, bhi)
+            return
+        sm = difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
+        for op, i1, i2, j1, j2 in sm.get_opcodes():
+            emit(op, alo + i1, alo + i2, blo + j1, blo + j2)
+
+    def rec(alo: int, ahi: int, blo: int, bhi: int) -> None:
+        s_alo, s_blo = alo, blo
+        while alo < ahi and blo < bhi and a[alo] == b[blo]:
+            alo += 1
+            blo += 1
+        emit("equal", s_alo, alo, s_blo, blo)
+        tail = 0
+        while alo < ahi - tail and blo < bhi - tail and a[ahi - 1 - tail] == b[bhi - 1 - tail]:
+            tail += 1
+        ahi_c, bhi_c = ahi - tail, bhi - tail
+        if alo == ahi_c or blo == bhi_c or (ahi_c - alo) * (bhi_c - blo) <= 400:
+            gap(alo, ahi_c, blo, bhi_c)
+        else:
+            count_a: dict[str, int] = {}
+            for i in range(alo, ahi_c):
+                count_a[a[i]] = count_a.get(a[i], 0) + 1
+            pos_b: dict[str, int] = {}
+            dup: set[str] = set()
+            for j in range(blo, bhi_c):
+                line = b[j]
+                if line in pos_b:
+                    dup.add(line)
+                pos_b[line] = j
+            pairs = [(i, pos_b[a[i]]) for i in range(alo, ahi_c)
+                     if count_a[a[i]] == 1 and a[i] in pos_b and a[i] not in dup]
+            anchors = _lis(pairs)
+            if not anchors:
+                gap(alo, ahi_c, blo, bhi_c)
+            else:
+                pi, pj = alo, blo
+                for i, j in anchors:
+                    rec(pi, i, pj, j)
+                    emit("equal", i, i + 1, j, j + 1)
+                    pi, pj = i + 1, j + 1
+                rec(pi, ahi_c, pj, bhi_c)
+        emit("equal", ahi_c, ahi, bhi_c, bhi)
+
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        rec(0, len(a), 0, len(b))
+    finally:
+        sys.setrecursionlimit(limit)
+    # merge neighbours: equal+equal, and delete/insert pairs into a replace (as difflib does)
+    out: list[tuple[str, int, int, int, int]] = []
+    for op in raw:
+        if out:
+            p = out[-1]
+            if p[0] == op[0] == "equal" or (p[0] == op[0] and op[0] in ("delete", "insert")):
+                out[-1] = (p[0], p[1], op[2], p[3], op[4])
+                continue
+            if {p[0], op[0]} <= {"delete", "insert", "replace"} and p[0] != "equal" and op[0] != "equal":
+                out[-1] = ("replace", p[1], op[2], p[3], op[4])
+                continue
+        out.append(op)
+    return out
+
+
 def side_by_side(old: str, new: str) -> SideBySide:
     a, b = _lines(old), _lines(new)
-    sm = difflib.SequenceMatcher(None, a, b, autojunk=False)
     rows: list[Row] = []
     hunks: list[int] = []
     added = removed = changed = 0
-    for op, i1, i2, j1, j2 in sm.get_opcodes():
+    for op, i1, i2, j1, j2 in opcodes(a, b):
         if op == "equal":
             rows.extend(Row("equal", i1 + k + 1, a[i1 + k], j1 + k + 1, b[j1 + k]) for k in range(i2 - i1))
             continue
