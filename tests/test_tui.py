@@ -173,7 +173,7 @@ async def test_simulation_streams_turns_then_analysis():
         await wait_for(pilot, lambda: app.simulation_pane.lanes["a"].finished, what="analysis")
         text = log_text(app)
         assert "road: simulate-conversation/stream" in text
-        assert "analysis" in text and "confirms_time" in text
+        assert "Analysis" in text and "confirms_time" in text
         assert "stream" in status(app, "#sim-status")
 
 

@@ -7,8 +7,7 @@ from convai_tui.tui.showcase import make_app, ready, wait_for  # noqa: F401  (re
 
 
 def log_text(app: ConvaiApp, lane: str = "a") -> str:
-    log = app.main.query_one(f"#sim-log-{lane}")
-    return "\n".join(line.text for line in log.lines)
+    return app.simulation_pane.lane_text(lane)
 
 
 def status(app: ConvaiApp, wid: str) -> str:

@@ -126,7 +126,9 @@ class Backend:
         async with self._start_lock:
             if self.client is not None:
                 return
-            from .api.client import ConvAIClient
+            # Importing httpx/pydantic and building the client (an SSL context for https) take
+            # tens of ms: do it off the event loop so the UI keeps painting meanwhile.
+            ConvAIClient = await asyncio.to_thread(_import_client)
 
             if self.demo:
                 from .emulator.seed import SEED_NOW
@@ -315,3 +317,10 @@ class Backend:
                                         branch_id=t.branch_id if t.kind == "branch" else None,
                                         agent_config_override=t.override()):
             yield upd
+
+
+def _import_client() -> Any:
+    from .api.client import ConvAIClient
+    from .api import models  # noqa: F401  (warm the import before the first response)
+
+    return ConvAIClient

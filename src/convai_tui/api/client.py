@@ -132,6 +132,8 @@ class ConvAIClient:
             headers=headers,
             timeout=timeout,
             transport=transport,
+            # plain http (the loopback emulator) needs no TLS context: building one costs ~30 ms
+            verify=self.base_url.startswith("https://"),
             # Expire idle connections before common server idle timeouts (uvicorn: 5 s) so a
             # POST is never sent on a connection the server is closing (it would not be retried).
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=3.0),

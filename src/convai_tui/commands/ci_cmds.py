@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..textutil import one_line, safe
-from ..workspace.files import atomic_write, WorkspaceError
-from ..workspace.store import Workspace
+from ..workspace.errors import WorkspaceError
 from .common import (
     EXIT_API,
     EXIT_FAILED,
@@ -184,7 +183,7 @@ def conv_filter_params(args: Any) -> dict[str, Any]:
     return p
 
 
-def agent_for(args: Any, ws: Workspace, required: bool = True) -> str | None:
+def agent_for(args: Any, ws: Any, required: bool = True) -> str | None:
     agent = getattr(args, "agent", None)
     if agent:
         return agent
@@ -223,7 +222,7 @@ def analysis_lines(an: Any, colour: bool) -> list[str]:
     return lines
 
 
-def find_scenario(ws: Workspace, agent_id: str, ref: str) -> Any:
+def find_scenario(ws: Any, agent_id: str, ref: str) -> Any:
     from ..workspace.scenarios import builtin_scenarios
     from ..workspace.store import ScenarioFile
     from ..workspace import files as F
@@ -242,7 +241,7 @@ def find_scenario(ws: Workspace, agent_id: str, ref: str) -> Any:
     raise UsageError(f"no scenario {ref!r} (have: {names})")
 
 
-def local_draft(ws: Workspace, agent_id: str, version: int | None, draft: bool) -> Any:
+def local_draft(ws: Any, agent_id: str, version: int | None, draft: bool) -> Any:
     from .workspace_cmds import resolve_ref
 
     if version is not None:
@@ -259,6 +258,8 @@ def cmd_simulate(args: Any) -> int:
         from ..api.sim_events import Finished, NewTurns, Progress as SimProgress, RoadChosen
         from ..api.simulations import run_simulation
         from ..services import RunTarget
+
+        from ..workspace.store import Workspace
 
         ws = Workspace(workspace_root(args))
         agent_id = agent_for(args, ws)
@@ -336,6 +337,8 @@ def cmd_test(args: Any) -> int:
             raise UsageError("--repeat must be between 1 and 20")
         if not 0.0 <= args.min_pass_rate <= 1.0:
             raise UsageError("--min-pass-rate must be between 0 and 1")
+        from ..workspace.store import Workspace
+
         ws = Workspace(workspace_root(args))
         agent_id = agent_for(args, ws)
         picked = local_draft(ws, agent_id, args.version, args.draft)
@@ -465,6 +468,8 @@ def write_junit(path: Path, report: dict[str, Any], suite: str, elapsed: float) 
     xml = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
            f"<testsuite name={quoteattr(xml_safe(suite))} tests=\"{len(cases)}\" failures=\"{failures}\" "
            f"errors=\"0\" skipped=\"{skipped}\" time=\"{elapsed:.3f}\">\n" + "\n".join(cases) + "\n</testsuite>\n")
+    from ..workspace.files import atomic_write
+
     try:
         atomic_write(path, xml.encode("utf-8"))
     except WorkspaceError as exc:
@@ -474,6 +479,8 @@ def write_junit(path: Path, report: dict[str, Any], suite: str, elapsed: float) 
 # ------------------------------------------------------------------ conversations
 def cmd_conversations_list(args: Any) -> int:
     async def go() -> int:
+        from ..workspace.store import Workspace
+
         ws = Workspace(workspace_root(args))
         agent_id = agent_for(args, ws, required=False)
         json_out = getattr(args, "json", False)
@@ -532,6 +539,8 @@ def cmd_conversations_show(args: Any) -> int:
 
 def cmd_conversations_export(args: Any) -> int:
     async def go() -> int:
+        from ..workspace.store import Workspace
+
         ws = Workspace(workspace_root(args))
         agent_id = agent_for(args, ws, required=False)
         params = conv_filter_params(args)
@@ -582,6 +591,8 @@ def cmd_tests_from_conversation(args: Any) -> int:
     async def go() -> int:
         from ..api.models import AgentUpdate
         from ..services import Backend
+
+        from ..workspace.store import Workspace
 
         ws = Workspace(workspace_root(args))
         async with open_client(args) as client:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from ..api.errors import ConfigError, ConvAIError
-from ..workspace.files import WorkspaceError
+from ..workspace.errors import ExternalEditConflict, WorkspaceError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFLICT, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -103,8 +103,6 @@ def run(coro_fn: Callable[[], Awaitable[int]]) -> int:
         err(f"convai-tui: error: {exc}")
         return EXIT_USAGE
     except WorkspaceError as exc:
-        from ..workspace.files import ExternalEditConflict
-
         err(f"convai-tui: {exc}")
         return EXIT_CONFLICT if isinstance(exc, ExternalEditConflict) else EXIT_USAGE
     except ConvAIError as exc:

@@ -7,10 +7,8 @@ import shutil
 import sys
 from typing import Any
 
-from ..workspace.diff import colour_unified, render_side_by_side, side_by_side, unified
-from ..workspace.store import Workspace
-from ..workspace.sync import PushConflict, pull, push, push_tests
-from ..workspace.versions import PromptDraft
+from typing import TYPE_CHECKING
+
 from .common import EXIT_CONFLICT, EXIT_OK, UsageError, emit_json, err, open_client, run, use_colour, workspace_root
 
 
@@ -80,12 +78,20 @@ def add_tests_sync_parsers(ts: Any, common: argparse.ArgumentParser) -> None:
     t.set_defaults(func=cmd_tests_push)
 
 
+if TYPE_CHECKING:
+    from ..workspace.store import Workspace
+    from ..workspace.sync import PushConflict
+    from ..workspace.versions import PromptDraft
+
+
 # ------------------------------------------------------------------ helpers
-def _ws(args: Any) -> Workspace:
+def _ws(args: Any) -> "Workspace":
+    from ..workspace.store import Workspace
+
     return Workspace(workspace_root(args))
 
 
-def agent_of(args: Any, ws: Workspace) -> str:
+def agent_of(args: Any, ws: "Workspace") -> str:
     agent = getattr(args, "agent", None) or ws.config().default_agent
     if not agent:
         ids = ws.agent_ids()
@@ -106,7 +112,7 @@ async def resolve_branch(client: Any, agent_id: str, ref: str | None) -> str | N
     raise UsageError(f"no branch {ref!r} on {agent_id} (branches: {names})")
 
 
-def resolve_ref(ws: Workspace, agent_id: str, ref: str) -> tuple[str, PromptDraft]:
+def resolve_ref(ws: "Workspace", agent_id: str, ref: str) -> tuple[str, "PromptDraft"]:
     versions = ws.list(agent_id)
     r = ref.lower()
     if r == "remote":
@@ -132,13 +138,13 @@ def resolve_ref(ws: Workspace, agent_id: str, ref: str) -> tuple[str, PromptDraf
     return f"v{v.number}", v.draft
 
 
-def _as_text(d: PromptDraft) -> str:
+def _as_text(d: "PromptDraft") -> str:
     """The whole editable prompt as one text (settings first, so they diff too)."""
     head = [f"# llm: {d.llm}", f"# temperature: {d.temperature}", f"# first_message: {d.first_message}", ""]
     return "\n".join(head) + d.prompt
 
 
-def _warn_problems(ws: Workspace) -> None:
+def _warn_problems(ws: "Workspace") -> None:
     for p in ws.problems:
         err(f"warning: skipped {p}")
 
@@ -147,6 +153,8 @@ def _warn_problems(ws: Workspace) -> None:
 def cmd_pull(args: Any) -> int:
     async def go() -> int:
         ws = _ws(args)
+        from ..workspace.sync import pull
+
         async with open_client(args) as client:
             branch = await resolve_branch(client, args.agent_id, args.branch)
             res = await pull(ws, client, args.agent_id, branch_id=branch, with_tests=not args.no_tests)
@@ -179,6 +187,8 @@ def cmd_push(args: Any) -> int:
             label, local = resolve_ref(ws, agent_id, "latest")
         if args.create_branch and not args.branch:
             raise UsageError("--create-branch needs --branch NAME")
+        from ..workspace.sync import PushConflict, push
+
         async with open_client(args) as client:
             branch = None if args.create_branch else await resolve_branch(client, agent_id, args.branch)
             try:
@@ -200,7 +210,9 @@ def cmd_push(args: Any) -> int:
     return run(go)
 
 
-def _print_conflict(c: PushConflict, local_label: str) -> None:
+def _print_conflict(c: "PushConflict", local_label: str) -> None:
+    from ..workspace.diff import colour_unified, unified
+
     colour = use_colour(sys.stderr)
     err(f"convai-tui: conflict: {c}")
     err("\nWhat changed remotely since your pull (base -> remote):")
@@ -215,6 +227,8 @@ def _print_conflict(c: PushConflict, local_label: str) -> None:
 
 def cmd_diff(args: Any) -> int:
     async def go() -> int:
+        from ..workspace.diff import colour_unified, render_side_by_side, side_by_side, unified
+
         ws = _ws(args)
         agent_id = agent_of(args, ws)
         la, a = resolve_ref(ws, agent_id, args.a)
@@ -349,6 +363,8 @@ def cmd_tests_push(args: Any) -> int:
     async def go() -> int:
         ws = _ws(args)
         agent_id = agent_of(args, ws)
+        from ..workspace.sync import push_tests
+
         async with open_client(args) as client:
             res = await push_tests(ws, client, agent_id, delete_remote_missing=args.delete_remote)
         _warn_problems(ws)

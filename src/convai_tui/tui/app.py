@@ -58,9 +58,14 @@ class MainScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        # First frame: the layout and pane titles. The panes' controls are mounted right
-        # after it, and data loads after that: first paint never waits for either.
-        self.call_after_refresh(self._build_panes)
+        # First frame: the layout and pane titles. Right after it, the connection starts (in a
+        # thread where it can) while the panes' controls are mounted: first paint never waits
+        # for either, and the first rows do not wait for the panes' imports.
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        self.app.boot()  # type: ignore[attr-defined]
+        self.call_later(self._build_panes)
 
     async def _build_panes(self) -> None:
         from .conversations import ConversationsPane
@@ -94,6 +99,9 @@ class ConvaiApp(App):
         self.force_compact = compact
         self.agent: Agent | None = None
         self.active_pane = "conversations"
+        import asyncio
+
+        self.panes_ready = asyncio.Event()
 
     # ------------------------------------------------------------------ layout
     def get_default_screen(self) -> Screen:
@@ -104,9 +112,9 @@ class ConvaiApp(App):
         return MainScreen()
 
     def main_ready(self) -> None:
-        """Called by the main screen after its first frame: start loading."""
+        """Called by the main screen once the panes' controls are mounted."""
         self._layout()
-        self.boot()
+        self.panes_ready.set()
 
     def on_resize(self) -> None:
         self._layout()
@@ -234,9 +242,13 @@ class ConvaiApp(App):
 
     @work(exclusive=True, group="agent")
     async def load_agent(self, agent_id: str) -> None:
+        import asyncio
+
+        await self.panes_ready.wait()
+        # The conversation list needs only the id: start it now, not after the agent arrives.
+        self.conversations_pane.load_agent(agent_id)
         try:
-            agent = await self.backend.agent(agent_id)
-            branches = await self.backend.branches(agent_id)
+            agent, branches = await asyncio.gather(self.backend.agent(agent_id), self.backend.branches(agent_id))
         except ConvAIError as exc:
             self.notify(str(exc), title="Agent", severity="error", markup=False)
             return
@@ -249,7 +261,6 @@ class ConvaiApp(App):
                 targets.append((f"Branch {one_line(b.name, 24)}",
                                 RunTarget("branch", branch_id=b.id, label=f"branch {b.name}")))
         self.prompt_pane.load_agent(agent)
-        self.conversations_pane.load_agent(agent)
         # Simulations default to the remote agent over the stream; tests default to the remote too.
         sim_targets = [targets[1], targets[0]] + targets[2:]
         self.simulation_pane.load_agent(agent, sim_targets)

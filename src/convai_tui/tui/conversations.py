@@ -42,7 +42,7 @@ class ConversationsPane(Vertical):
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self.agent: Agent | None = None
+        self.agent_id: str | None = None
         self.cursor: str | None = None
         self.has_more = False
         self.loading = False
@@ -86,12 +86,14 @@ class ConversationsPane(Vertical):
         f = self.query_one("#conv-feedback", Select).value
         return ConversationFilter(success=s or None, since_days=d or None, feedback=f or None)
 
-    def load_agent(self, agent: Agent) -> None:
-        self.agent = agent
+    def load_agent(self, agent_id: str) -> None:
+        if self.agent_id == agent_id and self.loaded:
+            return
+        self.agent_id = agent_id
         self.reset()
 
     def reset(self) -> None:
-        if self.agent is None:
+        if self.agent_id is None:
             return
         self.generation += 1
         self.cursor = None
@@ -104,11 +106,11 @@ class ConversationsPane(Vertical):
 
     @work(group="conv-page")
     async def fetch_page(self) -> None:
-        if self.agent is None or self.loading or not self.has_more:
+        if self.agent_id is None or self.loading or not self.has_more:
             return
         self.loading = True
         gen = self.generation
-        agent_id = self.agent.agent_id
+        agent_id = self.agent_id
         status = self.query_one("#conv-status", Label)
         status.update(f"Loading… ({self.loaded:,} loaded)")
         try:
@@ -182,7 +184,7 @@ class ConversationsPane(Vertical):
 
     @on(Select.Changed)
     def _filter_changed(self, event: Select.Changed) -> None:
-        if event.select.id in ("conv-success", "conv-date", "conv-feedback") and self.agent is not None:
+        if event.select.id in ("conv-success", "conv-date", "conv-feedback") and self.agent_id is not None:
             self.reset()
 
     @on(Input.Submitted, "#conv-search")

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, TextArea
 
 from ..api.errors import ConvAIError
-from ..workspace.files import WorkspaceError
+from ..workspace.errors import WorkspaceError
 from ..workspace.versions import PromptDraft, PromptVersion
 from .screens import VersionsScreen
 

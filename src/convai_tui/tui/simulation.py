@@ -11,7 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, RichLog, Select, Static
+from textual.widgets import Button, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from ..api.errors import ConvAIError, StreamInterrupted
@@ -19,8 +19,9 @@ from ..api.sim_events import Finished, NewTurns, Progress, RoadChosen
 from ..services import RunTarget
 from ..textutil import one_line, safe
 from ..workspace.scenarios import Scenario, builtin_scenarios
-from .render import analysis_text, result_text, turn_text
+from .render import analysis_text, result_text
 from .screens import ABScreen, ScenarioScreen
+from .transcript_view import TranscriptView
 
 if TYPE_CHECKING:
     from ..api.models import Agent, SimulationResponse
@@ -32,8 +33,12 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 class SimRun:
     """State of one running simulation lane (A or B)."""
 
-    def __init__(self, log: RichLog, label: str) -> None:
-        self.log = log
+    def __init__(self, pane: "SimulationPane", lane_id: str, label: str) -> None:
+        self.head = pane.query_one(f"#sim-head-{lane_id}", Static)
+        self.view = pane.query_one(f"#sim-turns-{lane_id}", TranscriptView)
+        self.analysis = pane.query_one(f"#sim-analysis-{lane_id}", Static)
+        self.notes: list[Text] = []
+        self.analysis_rich: Text | None = None
         self.label = label
         self.turns = 0
         self.road = ""
@@ -42,6 +47,15 @@ class SimRun:
         self.error = ""
         self.running = True
         self.pending: list[Any] = []  # turns waiting for the next batched render
+
+    def note(self, text: Text) -> None:
+        """A line in the lane's header (scenario, road, progress, errors): the first (what runs
+        where) and the latest are shown; a repeated progress line is not added twice."""
+        if self.notes and self.notes[-1].plain == text.plain:
+            return
+        self.notes.append(text)
+        shown = self.notes[:1] + self.notes[-1:] if len(self.notes) > 1 else self.notes
+        self.head.update(Text("\n").join(shown))
 
 
 class SimulationPane(Vertical):
@@ -72,8 +86,11 @@ class SimulationPane(Vertical):
             yield Button("A/B", id="sim-ab")
         yield Label("Pick a scenario and press r to run it (e to edit it).", id="sim-status", classes="status")
         with Horizontal(id="sim-lanes"):
-            yield RichLog(id="sim-log-a", wrap=True, markup=False, min_width=20, classes="lane")
-            yield RichLog(id="sim-log-b", wrap=True, markup=False, min_width=20, classes="lane -hidden")
+            for lane_id in "ab":
+                with Vertical(id=f"sim-lane-{lane_id}", classes="lane" + (" -hidden" if lane_id == "b" else "")):
+                    yield Static("", id=f"sim-head-{lane_id}", classes="lane-head")
+                    yield TranscriptView(id=f"sim-turns-{lane_id}", classes="lane-turns")
+                    yield Static("", id=f"sim-analysis-{lane_id}", classes="lane-analysis")
         yield Static("", id="sim-compare", classes="-hidden")
 
     def on_mount(self) -> None:
@@ -147,20 +164,30 @@ class SimulationPane(Vertical):
         self.app.push_screen(ABScreen(choices, choices[0][1], draft_key), go)
 
     def _set_ab(self, on_: bool) -> None:
-        self.query_one("#sim-log-b").set_class(not on_, "-hidden")
+        self.query_one("#sim-lane-b").set_class(not on_, "-hidden")
         self.query_one("#sim-compare").set_class(True, "-hidden")
 
     def _start_lane(self, lane_id: str, label: str) -> SimRun:
-        log = self.query_one(f"#sim-log-{lane_id}", RichLog)
-        log.clear()
-        log.border_title = f"{lane_id.upper()}: {one_line(label, 30)}" if len(self.lanes) or lane_id == "b" else ""
+        run = SimRun(self, lane_id, label)
+        run.view.clear()
+        run.analysis.update("")
         head = Text()
+        if lane_id == "b" or not self.query_one("#sim-lane-b").has_class("-hidden"):
+            head.append(f"{lane_id.upper()} ", style="bold reverse")
         head.append(f"▶ {one_line(self.scenario.name, 50)}", style="bold")
         head.append(f" against {one_line(label, 40)}", style="dim")
-        log.write(head)
-        run = SimRun(log, label)
+        run.note(head)
         self.lanes[lane_id] = run
         return run
+
+    def lane_text(self, lane_id: str = "a") -> str:
+        """Everything a lane shows, as plain text (tests, copying)."""
+        lane = self.lanes.get(lane_id)
+        if lane is None:
+            return ""
+        turns = "\n".join(lane.view.plain(i) for i in range(len(lane.view.turns)))
+        analysis = lane.analysis_rich.plain if lane.analysis_rich is not None else ""
+        return "\n".join([Text("\n").join(lane.notes).plain, turns, analysis])
 
     @work(group="simulation")
     async def _run_lane(self, lane: SimRun, target: RunTarget) -> None:
@@ -170,13 +197,11 @@ class SimulationPane(Vertical):
             async for upd in self.capp.backend.simulate(self.agent.agent_id, req, target):
                 if isinstance(upd, RoadChosen):
                     lane.road = "stream" if upd.road == "stream" else "simulation test"
-                    lane.log.write(Text(f"road: {upd.reason}", style="dim italic"))
+                    lane.note(Text(f"road: {upd.reason}", style="dim italic"))
                 elif isinstance(upd, NewTurns):
-                    lane.pending.extend(upd.turns)
-                    if len(lane.pending) > 200:
-                        self._flush(lane)
+                    lane.pending.extend(upd.turns)  # rendered in batches by the 10 Hz tick
                 elif isinstance(upd, Progress):
-                    lane.log.write(Text(safe(upd.message), style="dim"))
+                    lane.note(Text(safe(upd.message), style="dim"))
                 elif isinstance(upd, Finished):
                     self._flush(lane)
                     lane.finished = upd.response
@@ -184,22 +209,24 @@ class SimulationPane(Vertical):
                         for t in upd.response.simulated_conversation:
                             lane.pending.append(t)
                         self._flush(lane)
-                    lane.log.write(Text("─" * 20 + " analysis", style="dim"))
-                    lane.log.write(analysis_text(upd.response.analysis))
+                    lane.analysis_rich = Text("Analysis  ", style="bold").append_text(
+                        analysis_text(upd.response.analysis))
+                    lane.analysis.update(lane.analysis_rich)
+                await asyncio.sleep(0)  # a fast stream must never starve key handling
         except asyncio.CancelledError:
             self._flush(lane)
             lane.error = f"cancelled after {lane.turns} turns"
-            lane.log.write(Text(f"■ Cancelled after {lane.turns} turns (stream closed).", style="yellow"))
+            lane.note(Text(f"■ Cancelled after {lane.turns} turns (stream closed).", style="yellow"))
             raise
         except StreamInterrupted as exc:
             self._flush(lane)
             lane.error = f"interrupted after {lane.turns} turns"
-            lane.log.write(Text(f"⚠ {safe(str(exc))} The partial transcript is kept above.", style="bold red"))
+            lane.note(Text(f"⚠ {safe(str(exc))} The partial transcript is kept below.", style="bold red"))
             self.app.notify(str(exc), title="Simulation", severity="error", markup=False)
         except ConvAIError as exc:
             self._flush(lane)
             lane.error = str(exc)
-            lane.log.write(Text(f"⚠ {safe(str(exc))}", style="bold red"))
+            lane.note(Text(f"⚠ {safe(str(exc))}", style="bold red"))
             self.app.notify(str(exc), title="Simulation", severity="error", markup=False)
         finally:
             lane.running = False
@@ -212,10 +239,8 @@ class SimulationPane(Vertical):
         if not lane.pending:
             return
         pending, lane.pending = lane.pending, []
-        for t in pending:
-            lane.log.write(turn_text(t, lane.turns), scroll_end=False)
-            lane.turns += 1
-        lane.log.scroll_end(animate=False)
+        lane.view.append_turns(pending)
+        lane.turns += len(pending)
 
     def _tick(self) -> None:
         for lane in self.lanes.values():
@@ -242,7 +267,7 @@ class SimulationPane(Vertical):
         """With A and B both done: a criterion-by-criterion comparison."""
         a, b = self.lanes.get("a"), self.lanes.get("b")
         box = self.query_one("#sim-compare", Static)
-        if self.query_one("#sim-log-b").has_class("-hidden") or not a or not b or a.running or b.running:
+        if self.query_one("#sim-lane-b").has_class("-hidden") or not a or not b or a.running or b.running:
             return
         t = Text()
         t.append("A/B  ", style="bold")

@@ -119,6 +119,30 @@ class TranscriptView(ScrollView, can_focus=True):
             self.highlighted = 0
         self.refresh()
 
+    def append_turns(self, turns: list["TranscriptTurn"], *, follow: bool = True) -> None:
+        """Add turns at the end: O(new turns). Keeps the view pinned to the end when it was."""
+        if not turns:
+            return
+        at_end = self.scroll_offset.y >= self.max_scroll_y - 1
+        if self._width != self.size.width:
+            self.turns.extend(turns)
+            self._layout()
+        else:
+            w = self._text_width()
+            total = self._offsets[-1]
+            for t in turns:
+                self.turns.append(t)
+                total += self._height(t, w)
+                self._offsets.append(total)
+            self.virtual_size = Size(self.size.width, total)
+        if follow and at_end:
+            self.scroll_to(y=self._offsets[-1], animate=False)
+        self.refresh()
+
+    def clear(self) -> None:
+        self.set_turns([])
+        self.highlighted = None
+
     def _text_width(self) -> int:
         return max(10, self.size.width - PREFIX_W - 1)
 
