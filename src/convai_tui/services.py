@@ -83,6 +83,7 @@ class Backend:
     demo: bool = False
     emulator_options: dict[str, Any] = field(default_factory=dict)
     workspace_dir: str | None = None
+    client_options: dict[str, Any] = field(default_factory=dict)  # e.g. timeout, max_retries
 
     def __post_init__(self) -> None:
         self._workspace: Any = None
@@ -141,12 +142,12 @@ class Backend:
                 await asyncio.to_thread(server.wait_ready, 60.0)
                 self._emulator = server
                 self.demo_now = SEED_NOW + DAY
-                self.client = ConvAIClient(cfg.api_key, base_url=server.base_url)
+                self.client = ConvAIClient(cfg.api_key, base_url=server.base_url, **self.client_options)
             else:
                 if not self.api_key:
                     raise ConfigError("No API key: set ELEVENLABS_API_KEY (or pass --api-key-file), "
                                       "or run with --demo.")
-                self.client = ConvAIClient(self.api_key, base_url=self.base_url)
+                self.client = ConvAIClient(self.api_key, base_url=self.base_url, **self.client_options)
 
     async def close(self) -> None:
         if self.client is not None:

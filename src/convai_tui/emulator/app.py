@@ -92,7 +92,7 @@ def create_app(state: EmulatorState | None = None) -> FastAPI:
 
     @app.get("/_emulator/faults")
     async def list_faults() -> Any:
-        return {"faults": st.faults.list(), "fired": st.faults.fired}
+        return {"faults": st.faults.list(), "fired": st.faults.fired, "seen": st.faults.seen}
 
     @app.post("/_emulator/faults")
     async def add_fault(body: dict[str, Any] = Body(...)) -> Any:

@@ -13,6 +13,7 @@ Kinds:
 ``reset``       send the status line, then drop the connection mid-body
 ``cut``         a stream stops after ``after_events`` lines, connection dropped
 ``malformed``   the body (or, for a stream, line ``after_events``) is invalid JSON
+``random``      each firing picks one of the above but ``hang`` (a soak test's diet)
 ==============  ==============================================================
 
 Text form (``--faults`` and the header), comma-separated ``key=value``:
@@ -26,7 +27,10 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-KINDS = ("status", "delay", "hang", "reset", "cut", "malformed")
+KINDS = ("status", "delay", "hang", "reset", "cut", "malformed", "random")
+# what ``kind=random`` draws from (never "hang": that one is tested on its own)
+RANDOM_KINDS = (("status", 429), ("status", 500), ("status", 502), ("status", 503), ("reset", 0),
+                ("malformed", 0), ("delay", 0), ("cut", 0))
 
 
 @dataclass
@@ -83,6 +87,7 @@ class FaultBook:
         self._lock = threading.Lock()
         self._rnd = random.Random(seed)
         self.fired = 0
+        self.seen = 0  # requests that were checked for faults
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -98,6 +103,7 @@ class FaultBook:
 
     def take(self, method: str, path: str) -> Fault | None:
         with self._lock:
+            self.seen += 1
             for f in self._faults:
                 if f.count != 0 and f.matches(method, path):
                     if f.probability < 1.0 and self._rnd.random() >= f.probability:
@@ -105,6 +111,11 @@ class FaultBook:
                     if f.count > 0:
                         f.count -= 1
                     self.fired += 1
+                    if f.kind == "random":
+                        kind, status = self._rnd.choice(RANDOM_KINDS)
+                        return Fault(kind=kind, status=status or 503, path=f.path, count=1,
+                                     retry_after=0.05 if status == 429 else None,
+                                     delay_ms=self._rnd.randint(50, 400), after_events=self._rnd.randint(1, 5))
                     return f
             self._faults = [f for f in self._faults if f.count != 0]
         return None

@@ -257,3 +257,6 @@ BRANCHES: list[dict[str, Any]] = [
 # Special conversations that exercise rendering: literal markup and escapes, a long call.
 MARKUP_MESSAGE = ("Please read this literally: [bold]not bold[/bold] [link=https://evil.example]click[/link] "
                   "\x1b[31mnot red\x1b[0m and a tab\there. Ünïcödé: ăîșț 日本語 🙂")
+
+# A call from "the future": values and fields this client has never heard of, and a huge message.
+HUGE_MESSAGE = ("This caller reads out their whole contract. " * 2300)[:100_000]

@@ -115,6 +115,8 @@ def serve_forever(config: EmulatorConfig, host: str, port: int, announce: Any = 
     server = uvicorn.Server(cfg)
     try:
         server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled once it has shut down
+        pass
     except OSError as exc:
         announce(f"convai-tui: error: cannot serve on {host}:{port}: {exc.strerror or exc}")
         return 2

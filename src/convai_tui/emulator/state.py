@@ -241,6 +241,10 @@ class EmulatorState:
             convs.append(Conv(id="conv_long_call", agent_id="agent_acme_support", start=S.SEED_NOW - 3 * 86400 + 7,
                               duration=0, status="done", success=None, persona=9, lang="en", rating=None,
                               feedback=None, direction="inbound", cut=0, deleted=False, special="long", key=None))
+            convs.append(Conv(id="conv_unknown_values", agent_id="agent_dental_bella", start=S.SEED_NOW - 86400 + 11,
+                              duration=0, status="escalated-to-human", success=None, persona=7, lang="en",
+                              rating=None, feedback=None, direction="sideways", cut=0, deleted=False,
+                              special="future", key=None))
         convs.sort(key=lambda c: (-c.start, c.id))
         for c in convs:
             c.key = (-c.start, c.id)
@@ -248,6 +252,8 @@ class EmulatorState:
             c.duration = tr[-1].time_in_call_secs if tr else 0
             an = self._analysis(c)
             c.success = an["call_successful"] if c.status == "done" else "unknown"
+            if c.special == "future":
+                c.success = "partially"  # an enum value no client knows
         self.convs = convs
         self.conv_by_id = {c.id: c for c in convs}
         self.keys = [c.key for c in convs]
@@ -272,8 +278,18 @@ class EmulatorState:
             persona = self._persona(c)
             if c.special == "markup":
                 persona = PersonaView(prompt=S.MARKUP_MESSAGE, first_message=S.MARKUP_MESSAGE)
+            if c.special == "future":
+                persona = PersonaView(prompt="", first_message=S.HUGE_MESSAGE)
             sim = Simulation(rec.seed_view, persona, tool_mocks=rec.tool_mocks(), turns_limit=limit)
             tr = list(sim.turns())
+            if c.special == "future":
+                from ..api.models import ToolCall
+
+                tr.insert(2, TranscriptTurn.model_validate({
+                    "role": "supervisor", "message": "(a supervisor joined the call)", "time_in_call_secs": 9,
+                    "emotion": "calm", "source_medium": "hologram",
+                    "tool_calls": [ToolCall(request_id="req_q", tool_name="teleport", params_as_json="{}",
+                                            type="quantum").to_wire()]}))
             self._transcripts[key] = tr
             self._transcripts[("ended",) + key] = [sim.ended_naturally]  # type: ignore[assignment]
         return tr
@@ -307,6 +323,8 @@ class EmulatorState:
             "user_message_count": sum(1 for t in tr if t.role == "user"),
             "agent_message_count": sum(1 for t in tr if t.role == "agent"),
             "feedback": c.feedback,
+            **({"sentiment_analysis": {"overall": "mixed", "score": 0.1}, "experimental_flags": ["x"]}
+               if c.special == "future" else {}),
         }
 
     def conv_detail(self, c: Conv) -> dict[str, Any]:
@@ -331,7 +349,16 @@ class EmulatorState:
             "has_auxiliary_audio": False,
             "user_message_count": sum(1 for t in tr if t.role == "user"),
             "agent_message_count": sum(1 for t in tr if t.role == "agent"),
+            **self._future_extras(c),
         }
+
+    @staticmethod
+    def _future_extras(c: Conv) -> dict[str, Any]:
+        """Fields and values from a newer API version, for the 'unknown values' conversation."""
+        if c.special != "future":
+            return {}
+        return {"conversation_product": "hologram", "visited_agents": [{"agent_id": "x", "mood": "curious"}],
+                "transcript_extra": {"reasoning_tokens": 123}}
 
     def list_conversations(self, *, agent_id: str | None, cursor: str | None, page_size: int,
                            filters: dict[str, Any]) -> tuple[list[Conv], str | None]:

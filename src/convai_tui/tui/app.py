@@ -98,6 +98,7 @@ class ConvaiApp(App):
         self.no_key = no_key
         self.force_compact = compact
         self.agent: Agent | None = None
+        self.crash_report = ""
         self.active_pane = "conversations"
         import asyncio
 
@@ -218,7 +219,11 @@ class ConvaiApp(App):
             conn.update(Text(f"⚠ {exc}", style="red"))
             self.notify(str(exc), title="Cannot reach the API", severity="error", timeout=15, markup=False)
             return
-        conn.update(Text(f"● {one_line(self.backend.label, 50)}", style="green"))
+        label = self.backend.label
+        if not self.backend.demo and self.backend.api_key:
+            k = self.backend.api_key
+            label += f" · key {k[:3]}…{k[-2:]}" if len(k) > 10 else " · key ****"  # masked, never whole
+        conn.update(Text(f"● {one_line(label, 60)}", style="green"))
         sel = self.main.query_one("#agent-select", Select)
         sel.set_options([(Text(one_line(a.name or a.agent_id, 40)), a.agent_id) for a in agents])
         if not agents:
@@ -361,6 +366,28 @@ class ConvaiApp(App):
 
     async def on_unmount(self) -> None:
         await self.backend.close()
+
+    def _fatal_error(self) -> None:
+        """A crash report without local variables (they could hold the API key), key redacted."""
+        import sys
+
+        from rich.segment import Segments
+        from rich.text import Text as RichText
+        from rich.traceback import Traceback
+
+        self.bell()
+        exc = self._exception or sys.exc_info()[1]
+        if exc is None:
+            return super()._fatal_error()
+        tb = Traceback.from_exception(type(exc), exc, exc.__traceback__, show_locals=False, width=None)
+        lines = self.console.render_lines(tb, self.console.options, pad=False)
+        text = "\n".join("".join(seg.text for seg in line) for line in lines)
+        key = self.backend.api_key
+        if key:
+            text = text.replace(key, "***")
+        self.crash_report = text
+        self._exit_renderables.append(Segments(self.console.render(RichText(text), self.console.options)))
+        self._close_messages_no_wait()
 
 
 def run_tui(*, demo: bool, base_url: str | None, api_key: str | None, agent_id: str | None,
