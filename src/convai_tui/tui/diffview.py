@@ -91,7 +91,9 @@ class DiffView(ScrollView, can_focus=True):
         t.pad_right(body_w - t.cell_len)
         t.truncate(body_w)
         segs = [Segment(num, STYLES["num"])]
-        segs.extend(t.render(self.app.console))
+        # Text.render() leaves the Text's own (background) style out: add it to every segment
+        segs.extend(Segment(seg.text, base + seg.style if seg.style else base)
+                    for seg in t.render(self.app.console) if seg.text != "\n")
         return segs
 
     def render_line(self, y: int) -> Strip:

@@ -142,8 +142,10 @@ class VirtualTable(ScrollView, can_focus=True):
         if cell_len(t.plain) > width:
             t = text.copy()
             t.truncate(width, overflow="ellipsis")
-        segs = [Segment(seg.text, base + seg.style if seg.style else base)
-                for seg in t.render(self.app.console) if seg.text and seg.text != "\n"]
+        console = self.app.console
+        own = console.get_style(t.style) if t.style else Style()  # render() leaves the Text's own style out
+        segs = [Segment(seg.text, base + own + seg.style if seg.style else base + own)
+                for seg in t.render(console) if seg.text and seg.text != "\n"]
         used = cell_len(t.plain)
         if used < width:
             segs.append(Segment(" " * (width - used), base))
