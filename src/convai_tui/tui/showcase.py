@@ -103,10 +103,26 @@ async def scene_ab(pilot: Any) -> None:
     await _settle(pilot)
 
 
+async def scene_diff(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    editor = app.prompt_pane.query_one("#prompt-text")
+    text = editor.text.replace("Keep answers short; this is a phone call.",
+                               "Keep answers short and warm; this is a phone call.")
+    editor.load_text(text + "\nAlways confirm the booking time back to the caller.")
+    app.prompt_pane.action_diff()
+    from .diffview import DiffScreen, DiffView
+
+    await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.query_one(DiffView).sbs.rows,
+                   what="diff screen")
+    await pilot.press("n")
+    await _settle(pilot)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "main": scene_main,
     "transcript": scene_transcript,
     "simulation": scene_simulation,
     "tests": scene_tests,
     "ab": scene_ab,
+    "diff": scene_diff,
 }
