@@ -400,3 +400,32 @@ async def test_auto_road_prefers_the_stream(client):
     updates = [u async for u in run_simulation(client, BELLA, sim_request())]
     assert isinstance(updates[0], RoadChosen) and updates[0].road == "stream"
     assert isinstance(updates[-1], Finished)
+
+
+async def test_remaining_endpoints_happy_paths(fresh_emulator):
+    """versions, merge-preview, test summaries, invocation list and resubmit, over raw HTTP."""
+    srv = fresh_emulator
+    h = {"xi-api-key": srv.api_key}
+    async with httpx.AsyncClient(base_url=srv.base_url, headers=h) as raw, \
+            ConvAIClient(srv.api_key, base_url=srv.base_url) as c:
+        agent = await c.get_agent(BELLA)
+        r = await raw.get(f"/v1/convai/agents/{BELLA}/versions/{agent.version_id}")
+        assert r.status_code == 200 and r.json()["conversation_config"]["agent"]["first_message"]
+        r = await raw.get(f"/v1/convai/agents/{BELLA}/branches/agtbrch_bella_confirm/merge-preview",
+                          params={"target_branch_id": agent.main_branch_id})
+        assert r.status_code == 200 and r.json()["changes"] is True
+        r = await raw.post("/v1/convai/agent-testing/summaries", json={"test_ids": ["test_bella_polite", "nope"]})
+        assert list(r.json()["tests"]) == ["test_bella_polite"]
+        inv = await c.run_tests(BELLA, RunTestsRequest(tests=[TestRef(test_id="test_bella_confirms")]))
+        final = [i async for i in c.poll_invocation(inv.id, initial_interval=0.05)][-1]
+        assert final.test_runs[0].status == "failed"
+        listed = await c.list_invocations(agent_id=BELLA)
+        assert listed.results[0].id == inv.id and listed.results[0].failed_count == 1
+        from convai_tui.api.models import prompt_patch as pp
+        override = {"conversation_config": pp(agent.prompt.prompt + "\nAlways confirm the booking time.").to_wire()}
+        r = await raw.post(f"/v1/convai/test-invocations/{inv.id}/resubmit",
+                           json={"test_run_ids": [final.test_runs[0].test_run_id], "agent_id": BELLA,
+                                 "agent_config_override": override})
+        assert r.status_code == 200
+        again = [i async for i in c.poll_invocation(inv.id, initial_interval=0.05)][-1]
+        assert again.test_runs[0].status == "passed"  # resubmitted against the draft that confirms

@@ -131,3 +131,9 @@ def test_run_tests_and_invocation(sdk):
     raw = raw_json(sdk.conversational_ai.tests.invocations.with_raw_response.list(agent_id=BELLA))
     strict(T.GetTestInvocationsPageResponseModel, raw)
     assert json.dumps(raw)  # plain JSON all the way down
+
+
+def test_every_special_conversation_validates(sdk):
+    """The demo's edge cases (literal markup, a 5,000-turn call, unknown values) are still valid API JSON."""
+    for cid in ("conv_markup_and_escapes", "conv_long_call", "conv_unknown_values"):
+        strict(T.GetConversationResponseModel, raw_json(sdk.conversational_ai.conversations.with_raw_response.get(cid)))

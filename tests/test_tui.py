@@ -302,3 +302,22 @@ async def test_bad_key_is_reported_not_crashed(emulator):
         await wait_for(pilot, lambda: "401" in status(app, "#conn") or "rejected" in status(app, "#conn"),
                        what="error shown")
         assert "wrong-key" not in status(app, "#conn")
+
+
+async def test_switch_agent_by_keyboard():
+    from convai_tui.tui.screens import PickScreen
+
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot)
+        app.conversations_pane.table.focus()
+        await pilot.press("a")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, PickScreen)
+                                and app.screen.query_one("#pick-list").has_focus and app.screen, what="agent list")
+        labels = [o.prompt.plain for o in screen.query_one("#pick-list").options]
+        target = next(i for i, label in enumerate(labels) if "agent_sanitas_ro" in label)
+        await pilot.press(*["down"] * target, "enter")
+        await wait_for(pilot, lambda: app.agent and app.agent.agent_id == "agent_sanitas_ro", what="switched")
+        assert "Asistent Programări Sanitas" in str(app.main.query_one("#agent-select").render())
+        await wait_for(pilot, lambda: app.conversations_pane.table.row_count and
+                       app.conversations_pane.agent_id == "agent_sanitas_ro", what="its conversations")

@@ -160,3 +160,29 @@ async def test_edited_scenarios_are_saved_and_loaded_back(tmp_path):
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, AGENT)
         assert app.simulation_pane.scenarios[0].name == "Booking with broken tool"
+
+
+async def test_branches_from_the_command_palette_actions(tmp_path):
+    from convai_tui.tui.screens import InputScreen, PickScreen
+
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        state = app.backend._emulator.state.agents[AGENT]
+        await type_at_end(pilot, "Warmer tone please.")
+        app.action_push_new_branch()
+        await wait_for(pilot, lambda: isinstance(app.screen, InputScreen) and app.screen.query_one("#in-value").has_focus,
+                       what="name dialog")
+        await pilot.press(*"warmer", "enter")
+        br = await wait_for(pilot, lambda: next((b for b in state.branches.values() if b.name == "warmer"), None),
+                            what="branch")
+        assert br.tip["config"]["agent"]["prompt"]["prompt"].endswith("Warmer tone please.")
+        assert not state.config()["agent"]["prompt"]["prompt"].endswith("Warmer tone please.")  # main untouched
+        await wait_for(pilot, lambda: any("warmer" in label for label, _ in app.tests_pane.targets), what="targets")
+        app.action_merge_branch()
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen) and app.screen.query_one("#pick-list").has_focus,
+                       what="branch list")
+        names = [o.prompt.plain for o in app.screen.query_one("#pick-list").options]
+        await pilot.press(*["down"] * next(i for i, n in enumerate(names) if n.startswith("warmer")), "enter")
+        await wait_for(pilot, lambda: state.config()["agent"]["prompt"]["prompt"].endswith("Warmer tone please."),
+                       what="merged into main")

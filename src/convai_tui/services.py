@@ -213,6 +213,26 @@ class Backend:
             _record_pull(self.workspace, agent, None if agent.branch_id == agent.main_branch_id else agent.branch_id)
         return note
 
+    async def create_branch(self, agent_id: str, name: str, description: str = "") -> str:
+        """A branch from the agent's current main version; returns its id."""
+        from .api.models import BranchCreate
+
+        c = await self._c()
+        agent = await c.get_agent(agent_id)
+        made = await c.create_branch(agent_id, BranchCreate(parent_version_id=agent.version_id or "", name=name,
+                                                            description=description))
+        return made.created_branch_id
+
+    async def push_new_branch(self, agent_id: str, draft: PromptDraft, name: str, message: str = "") -> Any:
+        from .workspace.sync import push
+
+        return await push(self.workspace, await self._c(), agent_id, draft, create_branch=name, message=message)
+
+    async def merge_branch(self, agent_id: str, branch_id: str, *, archive: bool = False) -> None:
+        c = await self._c()
+        agent = await c.get_agent(agent_id)
+        await c.merge_branch(agent_id, branch_id, agent.main_branch_id or "", archive_source_branch=archive or None)
+
     def remote_base(self, agent_id: str) -> PromptDraft | None:
         """The prompt as it was at the last pull (what "remote" means in diffs)."""
         af = self.workspace.agent_file(agent_id)

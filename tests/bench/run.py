@@ -359,8 +359,9 @@ def bench_parse_vs_sdk(emu: EmulatorProc) -> None:
     sdk_strict = time_it(lambda r: GetConversationResponseModel.model_validate_json(r))
     record("parse 1,000 conversations: SDK (baseline)", sdk, "ms", "-", None,
            note=f"the SDK's own response path (construct_type); strict validation {sdk_strict:,.0f} ms")
-    record("parse 1,000 conversations: ours", ours, "ms", ">= 2x faster than SDK", sdk / ours >= 2, "of SDK",
-           ours / sdk, note=f"{sdk / ours:.1f}x faster")
+    record("parse 1,000 conversations: ours", ours, "ms", ">= 2x faster than SDK", sdk / ours >= 2,
+           "faster than SDK", sdk / ours, note=f"strict SDK validation {sdk_strict:,.0f} ms: "
+                                                f"{sdk_strict / ours:.1f}x faster than that too")
 
 
 async def bench_grid(emu: EmulatorProc) -> None:

@@ -289,7 +289,7 @@ class EmulatorState:
                     "role": "supervisor", "message": "(a supervisor joined the call)", "time_in_call_secs": 9,
                     "emotion": "calm", "source_medium": "hologram",
                     "tool_calls": [ToolCall(request_id="req_q", tool_name="teleport", params_as_json="{}",
-                                            type="quantum").to_wire()]}))
+                                            tool_has_been_called=True, type="quantum").to_wire()]}))
             self._transcripts[key] = tr
             self._transcripts[("ended",) + key] = [sim.ended_naturally]  # type: ignore[assignment]
         return tr

@@ -11,7 +11,8 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Select, Static, Tab, Tabs
+from textual.message import Message
+from textual.widgets import Footer, Label, Static, Tab, Tabs
 
 from ..api.errors import ConvAIError
 from ..services import Backend, RunTarget
@@ -30,6 +31,44 @@ COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 30
 
 
+class AgentSwitcher(Static, can_focus=True):
+    """The agent in use; Enter, a click or `a` anywhere opens the list (lighter than a Select)."""
+
+    BINDINGS = [Binding("enter,space", "app.pick_agent", "Pick agent", show=False)]
+
+    class Changed(Message):
+        def __init__(self, switcher: "AgentSwitcher", value: str) -> None:
+            super().__init__()
+            self.switcher, self.value = switcher, value
+
+        @property
+        def control(self) -> "AgentSwitcher":
+            return self.switcher
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(Text("Agent… ▾", style="dim"), **kw)
+        self.agents: list[tuple[str, str]] = []  # (name, id)
+        self._value: str | None = None
+
+    def set_agents(self, agents: list[tuple[str, str]]) -> None:
+        self.agents = agents
+
+    @property
+    def value(self) -> str | None:
+        return self._value
+
+    @value.setter
+    def value(self, agent_id: str) -> None:
+        name = next((n for n, i in self.agents if i == agent_id), agent_id)
+        self.update(Text(f"{one_line(name, 36)} ▾"))
+        if agent_id != self._value:
+            self._value = agent_id
+            self.post_message(self.Changed(self, agent_id))
+
+    def on_click(self) -> None:
+        self.app.action_pick_agent()  # type: ignore[attr-defined]
+
+
 class MainScreen(Screen):
     BINDINGS = [
         Binding("1", "app.show_pane('conversations')", "Convs", show=False),
@@ -46,7 +85,7 @@ class MainScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
             yield Label("convai-tui", id="brand")
-            yield Select([], prompt="Agent…", id="agent-select", allow_blank=True)
+            yield AgentSwitcher(id="agent-select")
             yield Label("starting…", id="conn")
         yield Tabs(*[Tab(p.capitalize(), id=f"tab-{p}") for p in PANES], id="pane-tabs")
         with Container(id="panes"):
@@ -224,8 +263,8 @@ class ConvaiApp(App):
             k = self.backend.api_key
             label += f" · key {k[:3]}…{k[-2:]}" if len(k) > 10 else " · key ****"  # masked, never whole
         conn.update(Text(f"● {one_line(label, 60)}", style="green"))
-        sel = self.main.query_one("#agent-select", Select)
-        sel.set_options([(Text(one_line(a.name or a.agent_id, 40)), a.agent_id) for a in agents])
+        sel = self.main.query_one("#agent-select", AgentSwitcher)
+        sel.set_agents([(a.name or a.agent_id, a.agent_id) for a in agents])
         if not agents:
             self.notify("This account has no agents yet.", severity="warning")
             return
@@ -235,15 +274,24 @@ class ConvaiApp(App):
             self.notify(f"Agent {self.initial_agent} not found; opened {first}.", severity="warning", markup=False)
         sel.value = first
 
-    @on(Select.Changed, "#agent-select")
-    def _agent_picked(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and (self.agent is None or self.agent.agent_id != event.value):
+    @on(AgentSwitcher.Changed, "#agent-select")
+    def _agent_picked(self, event: AgentSwitcher.Changed) -> None:
+        if self.agent is None or self.agent.agent_id != event.value:
             self.load_agent(event.value)
 
     def action_pick_agent(self) -> None:
-        sel = self.main.query_one("#agent-select", Select)
-        sel.focus()
-        sel.action_show_overlay()
+        from .screens import PickScreen
+
+        sel = self.main.query_one("#agent-select", AgentSwitcher)
+        if not sel.agents:
+            self.notify("The agent list is still loading.")
+            return
+
+        def picked(agent_id: str | None) -> None:
+            if agent_id:
+                sel.value = agent_id
+
+        self.push_screen(PickScreen("Switch agent", [(f"{one_line(n, 40)}  {i}", i) for n, i in sel.agents]), picked)
 
     @work(exclusive=True, group="agent")
     async def load_agent(self, agent_id: str) -> None:
@@ -332,6 +380,75 @@ class ConvaiApp(App):
         if self.agent.agent_id == conv.agent_id:
             self.load_agent(conv.agent_id)
 
+    # ------------------------------------------------------------------ branches
+    def action_create_branch(self) -> None:
+        from .screens import InputScreen
+
+        if self.agent is not None:
+            self.push_screen(InputScreen("Create branch", "Name of the new branch (from the current main version)",
+                                         "e.g. confirm-times"), self._create_branch)
+
+    @work(group="branches")
+    async def _create_branch(self, name: str | None) -> None:
+        if not name or self.agent is None:
+            return
+        try:
+            bid = await self.backend.create_branch(self.agent.agent_id, name)
+        except ConvAIError as exc:
+            self.notify(str(exc), title="Branch not created", severity="error", markup=False)
+            return
+        self.notify(f"Created branch {name} ({bid}).", markup=False)
+        self.load_agent(self.agent.agent_id)
+
+    def action_push_new_branch(self) -> None:
+        from .screens import InputScreen
+
+        if self.agent is not None:
+            self.push_screen(InputScreen("Push to a new branch", "Name of the branch to create with the editor's prompt",
+                                         "e.g. try-warmer-tone"), self._push_new_branch)
+
+    @work(group="branches")
+    async def _push_new_branch(self, name: str | None) -> None:
+        from ..workspace.errors import WorkspaceError
+
+        if not name or self.agent is None:
+            return
+        try:
+            draft = self.prompt_pane.current_draft(strict=True)
+            res = await self.backend.push_new_branch(self.agent.agent_id, draft, name)
+        except (ConvAIError, WorkspaceError, ValueError) as exc:
+            self.notify(str(exc), title="Not pushed", severity="error", markup=False)
+            return
+        self.notify(f"Created branch {name} with the editor's prompt ({res.version_id}).", markup=False)
+        self.load_agent(self.agent.agent_id)
+
+    @work(group="branches")
+    async def action_merge_branch(self) -> None:
+        from .screens import PickScreen
+
+        if self.agent is None:
+            return
+        try:
+            branches = [b for b in await self.backend.branches(self.agent.agent_id)
+                        if b.id != self.agent.main_branch_id and not b.is_archived]
+        except ConvAIError as exc:
+            self.notify(str(exc), title="Branches", severity="error", markup=False)
+            return
+        if not branches:
+            self.notify("This agent has no branch to merge.")
+            return
+        picked = await self.push_screen_wait(PickScreen("Merge into main", [
+            (f"{one_line(b.name, 30)} — {one_line(b.description, 50)}", b.id) for b in branches]))
+        if not picked:
+            return
+        try:
+            await self.backend.merge_branch(self.agent.agent_id, picked)
+        except ConvAIError as exc:
+            self.notify(str(exc), title="Merge failed", severity="error", markup=False)
+            return
+        self.notify("Merged into main; the prompt pane shows the new main version.")
+        self.load_agent(self.agent.agent_id)
+
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -356,6 +473,12 @@ class ConvaiApp(App):
                             self.prompt_pane.action_pull)
         yield SystemCommand("Push prompt", "PATCH the editor's prompt to the agent (refuses to clobber)",
                             self.prompt_pane.action_push)
+        yield SystemCommand("Create branch", "A new agent branch from the current main version",
+                            self.action_create_branch)
+        yield SystemCommand("Push prompt to a new branch", "Create a branch and PATCH the editor's prompt to it",
+                            self.action_push_new_branch)
+        yield SystemCommand("Merge branch into main", "Merge one of the agent's branches into main",
+                            self.action_merge_branch)
         yield SystemCommand("Run simulation", "Run the selected scenario", self.simulation_pane.action_run)
         yield SystemCommand("A/B simulation", "Same scenario, two prompt versions", self.simulation_pane.action_ab)
         yield SystemCommand("Cancel simulation", "Stop the running simulation", self.simulation_pane.action_cancel)
