@@ -134,7 +134,7 @@ class TranscriptView(ScrollView, can_focus=True):
                 self.turns.append(t)
                 total += self._height(t, w)
                 self._offsets.append(total)
-            self.virtual_size = Size(self.size.width, total)
+            self.virtual_size = Size(self.scrollable_content_region.width, total)
         if follow and at_end:
             self.scroll_to(y=self._offsets[-1], animate=False)
         self.refresh()
@@ -184,7 +184,7 @@ class TranscriptView(ScrollView, can_focus=True):
             total += self._height(t, w)
             offsets.append(total)
         self._offsets = offsets
-        self.virtual_size = Size(width, total)
+        self.virtual_size = Size(self.scrollable_content_region.width, total)
 
     def on_resize(self) -> None:
         self._layout()

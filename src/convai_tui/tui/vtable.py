@@ -120,7 +120,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _resize_virtual(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.keys) + 1)
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.keys) + 1)
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -133,7 +133,7 @@ class VirtualTable(ScrollView, can_focus=True):
             return self._widths
         fixed = sum(c.width or 0 for c in self.columns) + len(self.columns)  # 1 cell gap each
         flex = [c for c in self.columns if c.width is None]
-        room = max(8, self.size.width - fixed - 1)
+        room = max(8, self.scrollable_content_region.width - fixed - 1)  # left of the scrollbar
         self._widths = [c.width if c.width is not None else max(8, room // max(1, len(flex))) for c in self.columns]
         return self._widths
 
