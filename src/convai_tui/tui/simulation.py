@@ -212,6 +212,8 @@ class SimulationPane(Vertical):
                     lane.analysis_rich = Text("Analysis  ", style="bold").append_text(
                         analysis_text(upd.response.analysis))
                     lane.analysis.update(lane.analysis_rich)
+                    # the analysis box takes room from the transcript: keep its last turns in view
+                    lane.view.call_after_refresh(lane.view.scroll_end, animate=False)
                 await asyncio.sleep(0)  # a fast stream must never starve key handling
         except asyncio.CancelledError:
             self._flush(lane)
