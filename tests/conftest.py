@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import httpx
 import pytest
 
 from convai_tui.api.client import ConvAIClient
@@ -36,3 +35,40 @@ def fresh_emulator():
 async def client(emulator):
     async with ConvAIClient(emulator.api_key, base_url=emulator.base_url) as c:
         yield c
+
+
+@pytest.fixture()
+def cli(fresh_emulator, tmp_path, monkeypatch, capsys):
+    """Run ``convai-tui ARGS`` in-process against a private emulator and a temp workspace."""
+    from convai_tui.cli import main
+    from convai_tui.workspace.store import Workspace
+
+    monkeypatch.setenv("ELEVENLABS_API_KEY", fresh_emulator.api_key)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main([*argv, "--base-url", fresh_emulator.base_url, "--workspace", str(tmp_path)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    run.ws = Workspace(tmp_path)
+    run.srv = fresh_emulator
+    run.tmp = tmp_path
+    return run
+
+
+@pytest.fixture()
+def small_fs(tmp_path):
+    """A real, tiny tmpfs (needs root, as on the CI machines); skipped where mounting is not allowed."""
+    import subprocess
+
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)

@@ -109,22 +109,9 @@ def test_wrongly_typed_test_file_is_reported_and_kept(tmp_path):
     assert bad.read_bytes() == before
 
 
-@pytest.fixture()
-def ro_workspace(tmp_path):
-    mnt = tmp_path / "ro"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
-async def test_read_only_workspace_in_the_tui_is_reported_not_fatal(ro_workspace):
-    subprocess.run(["mount", "-o", "remount,ro", str(ro_workspace)], check=True)
-    app = make_app(workspace_dir=str(ro_workspace))
+async def test_read_only_workspace_in_the_tui_is_reported_not_fatal(small_fs):
+    subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+    app = make_app(workspace_dir=str(small_fs))
     shown = []
     real = app.notify
     app.notify = lambda m, **kw: (shown.append(m), real(m, **kw))[1]  # type: ignore[method-assign]

@@ -9,32 +9,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-import pytest
 
-from convai_tui.cli import main
 from convai_tui.emulator.server import EmulatorServer
 from convai_tui.emulator.state import EmulatorConfig
 from convai_tui.workspace.store import Workspace
 from convai_tui.workspace.versions import PromptDraft
 
 BELLA = "agent_dental_bella"
-
-
-@pytest.fixture()
-def cli(fresh_emulator, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("ELEVENLABS_API_KEY", fresh_emulator.api_key)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--base-url", fresh_emulator.base_url, "--workspace", str(tmp_path)])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    run.ws = Workspace(tmp_path)
-    run.srv = fresh_emulator
-    run.tmp = tmp_path
-    return run
 
 
 def test_agents_list(cli):
@@ -131,7 +112,6 @@ def test_conversations_list_filters_and_show(cli):
     rows = json.loads(out)
     assert code == 0 and 0 < len(rows) <= 20
     assert all(r["call_successful"] == "failure" and r["agent_id"] == "agent_sanitas_ro" for r in rows)
-    newest = max(r["start_time_unix_secs"] for r in rows)
     code, out, _ = cli("conversations", "list", "--agent", "agent_sanitas_ro", "--until", "2026-11-01",
                        "--limit", "0", "--json")
     import datetime as dt

@@ -5,28 +5,10 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 
-from convai_tui.cli import main
-from convai_tui.workspace.store import Workspace
 from convai_tui.workspace.versions import PromptDraft
 
 AGENT = "agent_dental_bella"
-
-
-@pytest.fixture()
-def cli(fresh_emulator, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("ELEVENLABS_API_KEY", fresh_emulator.api_key)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main([*argv, "--base-url", fresh_emulator.base_url, "--workspace", str(tmp_path)])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    run.ws = Workspace(tmp_path)
-    run.srv = fresh_emulator
-    return run
 
 
 def remote_prompt(srv, branch=None) -> str:

@@ -123,8 +123,7 @@ async def test_create_test_from_a_turn():
         before = set(state.tests)
         conv_id = app.conversations_pane.table.keys[0]
         app.open_transcript(conv_id)
-        screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
-                                and app.screen, what="transcript")
+        await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv, what="transcript")
         await pilot.press("down", "down")  # turn 2
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, CreateTestScreen), what="form")

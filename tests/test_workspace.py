@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -149,20 +148,6 @@ def test_path_traversal_names_stay_inside(tmp_path):
     path = ws.save_scenario("../../../evil", Scenario("../../../../escape", persona="x"))
     assert tmp_path in path.resolve().parents
     assert ws.test_path("a/../../b", "../../t").resolve().is_relative_to(tmp_path)
-
-
-@pytest.fixture()
-def small_fs(tmp_path):
-    """A real 64 KiB tmpfs (needs root, as on the CI machines); skipped where mounting is not allowed."""
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
 def test_disk_full_on_save_keeps_the_old_file(small_fs):

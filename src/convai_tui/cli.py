@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_serve_emulator(args: argparse.Namespace) -> int:
     from .emulator.faults import Fault
     from .emulator.server import is_loopback, serve_forever
-    from .emulator.state import EmulatorConfig, EmulatorState  # noqa: F401
+    from .emulator.state import EmulatorConfig
 
     if not is_loopback(args.host) and not args.allow_remote:
         return _usage_error(f"refusing to bind {args.host}: not a loopback address (pass --allow-remote to insist)")

@@ -184,7 +184,7 @@ def tui_app(base_url: str):
 
 
 async def bench_paging_memory(emu: EmulatorProc) -> None:
-    from convai_tui.tui.showcase import ready, wait_for
+    from convai_tui.tui.showcase import ready
 
     app = tui_app(emu.base_url)
     rss0 = rss_mb()
@@ -212,7 +212,7 @@ async def bench_paging_memory(emu: EmulatorProc) -> None:
 
 async def bench_long_transcript(emu: EmulatorProc) -> None:
     from convai_tui.tui.screens import TranscriptScreen
-    from convai_tui.tui.showcase import ready, wait_for
+    from convai_tui.tui.showcase import ready
 
     app = tui_app(emu.base_url)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -267,7 +267,6 @@ async def bench_stream(emu: EmulatorProc) -> None:
            note=f"{n:,} turns, {len(raw) / 1e6:.1f} MB; end to end incl. server {n / e2e:,.0f} turns/s")
 
     # TUI render rate and key latency while streaming
-    from convai_tui.api.models import TranscriptTurn
     from convai_tui.tui.showcase import ready
 
     turns = []
@@ -399,7 +398,7 @@ async def bench_grid(emu: EmulatorProc) -> None:
 
 async def bench_diff(emu: EmulatorProc) -> None:
     from convai_tui.tui.diffview import DiffScreen, DiffView
-    from convai_tui.tui.showcase import ready, wait_for
+    from convai_tui.tui.showcase import ready
     from convai_tui.workspace.versions import PromptDraft
 
     old = "\n".join(f"Rule {i}: be kind and precise with caller number {i}." for i in range(10_000))

@@ -223,29 +223,13 @@ class ConvAIClient:
             self.request_count += 1
             try:
                 resp = await self._http.send(req, stream=stream)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Nothing reached the server: safe to retry any method.
-                if attempt < self.max_retries:
+            except httpx.TransportError as exc:
+                retry, err = self._transport_error(exc, what, idempotent)
+                if retry and attempt < self.max_retries:
                     await self._pause(attempt, None)
                     attempt += 1
                     continue
-                raise E.APIConnectionError(
-                    f"{what} failed: cannot connect to {self.base_url} ({type(exc).__name__})."
-                ) from None
-            except httpx.TimeoutException as exc:
-                if idempotent and attempt < self.max_retries:
-                    await self._pause(attempt, None)
-                    attempt += 1
-                    continue
-                raise E.APITimeoutError(f"{what} failed: timed out ({type(exc).__name__}).") from None
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                if idempotent and attempt < self.max_retries:
-                    await self._pause(attempt, None)
-                    attempt += 1
-                    continue
-                raise E.APIConnectionError(
-                    f"{what} failed: the connection broke ({type(exc).__name__})."
-                ) from None
+                raise err from None
             if resp.status_code < 400:
                 return resp
             if stream:
@@ -260,6 +244,16 @@ class ConvAIClient:
                 attempt += 1
                 continue
             raise err
+
+    def _transport_error(self, exc: httpx.TransportError, what: str, idempotent: bool) -> tuple[bool, E.ConvAIError]:
+        """(may this be retried?, the error to raise otherwise) for a failure below HTTP."""
+        name = type(exc).__name__
+        if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+            # nothing reached the server: any method may be sent again
+            return True, E.APIConnectionError(f"{what} failed: cannot connect to {self.base_url} ({name}).")
+        if isinstance(exc, httpx.TimeoutException):
+            return idempotent, E.APITimeoutError(f"{what} failed: timed out ({name}).")
+        return idempotent, E.APIConnectionError(f"{what} failed: the connection broke ({name}).")
 
     async def _pause(self, attempt: int, retry_after: float | None) -> None:
         self.retry_count += 1

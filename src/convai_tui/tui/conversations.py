@@ -9,7 +9,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Input, Label, Select
 
 from ..api.errors import ConvAIError
@@ -19,7 +18,7 @@ from .render import mmss, result_text, short_when
 from .vtable import Column, VirtualTable
 
 if TYPE_CHECKING:
-    from ..api.models import Agent, ConversationSummary
+    from ..api.models import ConversationSummary
     from .app import ConvaiApp
 
 PAGE = 100

@@ -21,6 +21,7 @@ from ..textutil import one_line, safe
 from ..workspace.scenarios import Scenario, builtin_scenarios
 from .render import analysis_text, result_text
 from .screens import ABScreen, ScenarioScreen
+from .targets import fill_targets, pick_target
 from .transcript_view import TranscriptView
 
 if TYPE_CHECKING:
@@ -107,9 +108,7 @@ class SimulationPane(Vertical):
     def load_agent(self, agent: Agent, targets: list[tuple[str, RunTarget]]) -> None:
         self.agent = agent
         self.targets = targets
-        sel = self.query_one("#sim-target", Select)
-        sel.set_options([(Text(label), str(i)) for i, (label, _) in enumerate(targets)])
-        sel.value = "0"
+        fill_targets(self.query_one("#sim-target", Select), targets)
 
     def set_scenarios(self, scenarios: list[Scenario], select: int = 0) -> None:
         self.scenarios = scenarios or builtin_scenarios()
@@ -120,11 +119,7 @@ class SimulationPane(Vertical):
     def target(self, key: str | None = None) -> tuple[str, RunTarget]:
         if key is None:
             key = str(self.query_one("#sim-target", Select).value)
-        label, t = self.targets[int(key)] if key.isdigit() and int(key) < len(self.targets) else ("remote agent",
-                                                                                                    RunTarget())
-        if t.kind == "draft":
-            t = RunTarget("draft", draft=self.capp.prompt_pane.current_draft(), label=t.label)
-        return label, t
+        return pick_target(self, self.targets, key)
 
     # ------------------------------------------------------------------ running
     @property

@@ -15,6 +15,7 @@ from ..api.errors import ConvAIError
 from ..services import RunTarget
 from ..textutil import one_line
 from .rungrid import RunGrid
+from .targets import fill_targets, pick_target
 from .screens import RunDetailScreen
 
 if TYPE_CHECKING:
@@ -73,9 +74,7 @@ class TestsPane(Vertical):
     def load_agent(self, agent: Agent, targets: list[tuple[str, RunTarget]]) -> None:
         self.agent = agent
         self.targets = targets
-        sel = self.query_one("#tests-target", Select)
-        sel.set_options([(Text(label), str(i)) for i, (label, _) in enumerate(targets)])
-        sel.value = "0"
+        fill_targets(self.query_one("#tests-target", Select), targets)
         self.invocation = None
         self.grid.loading = True
         self.load_tests()
@@ -105,11 +104,7 @@ class TestsPane(Vertical):
 
     # ------------------------------------------------------------------ running
     def target(self) -> tuple[str, RunTarget]:
-        key = str(self.query_one("#tests-target", Select).value)
-        label, t = self.targets[int(key)] if key.isdigit() and int(key) < len(self.targets) else ("remote", RunTarget())
-        if t.kind == "draft":
-            t = RunTarget("draft", draft=self.capp.prompt_pane.current_draft(), label=t.label)
-        return label, t
+        return pick_target(self, self.targets, str(self.query_one("#tests-target", Select).value))
 
     def _read_repeat(self) -> int | None:
         raw = self.query_one("#tests-repeat", Input).value.strip() or "1"

@@ -51,7 +51,7 @@ class VirtualTable(ScrollView, can_focus=True):
     class NeedMore(Message):
         pass
 
-    class Highlighted(Message):
+    class RowMessage(Message):
         def __init__(self, table: "VirtualTable", row: int, key: str) -> None:
             super().__init__()
             self.table, self.row, self.key = table, row, key
@@ -60,14 +60,11 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> "VirtualTable":
             return self.table
 
-    class Selected(Message):
-        def __init__(self, table: "VirtualTable", row: int, key: str) -> None:
-            super().__init__()
-            self.table, self.row, self.key = table, row, key
+    class Highlighted(RowMessage):
+        """The cursor moved to a row."""
 
-        @property
-        def control(self) -> "VirtualTable":
-            return self.table
+    class Selected(RowMessage):
+        """Enter or a double click on a row."""
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
