@@ -103,6 +103,13 @@ class MainScreen(Screen):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        # Import the API client here, on this thread: in a worker thread it fought the pane
+        # construction for the GIL and both took longer. Then the first requests go out and
+        # the panes are built while they are in flight.
+        if not self.app.no_key:  # type: ignore[attr-defined]
+            from ..services import _import_client
+
+            _import_client()
         self.app.boot()  # type: ignore[attr-defined]
         self.call_later(self._build_panes)
 
