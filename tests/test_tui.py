@@ -29,7 +29,7 @@ async def test_browse_a_romanian_conversation_by_keyboard():
     app = make_app()
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, "agent_sanitas_ro")
-        app.conversations_pane.table.focus()
+        assert app.focused is app.conversations_pane.table  # focused from the start: no clicking needed
         await pilot.press("down", "enter")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
                                 and app.screen, what="transcript")
@@ -318,5 +318,6 @@ async def test_switch_agent_by_keyboard():
         await pilot.press(*["down"] * target, "enter")
         await wait_for(pilot, lambda: app.agent and app.agent.agent_id == "agent_sanitas_ro", what="switched")
         assert "Asistent Programări Sanitas" in str(app.main.query_one("#agent-select").render())
+        assert app.focused is app.conversations_pane.table  # Enter now opens a conversation
         await wait_for(pilot, lambda: app.conversations_pane.table.row_count and
                        app.conversations_pane.agent_id == "agent_sanitas_ro", what="its conversations")

@@ -31,10 +31,9 @@ COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 30
 
 
-class AgentSwitcher(Static, can_focus=True):
-    """The agent in use; Enter, a click or `a` anywhere opens the list (lighter than a Select)."""
-
-    BINDINGS = [Binding("enter,space", "app.pick_agent", "Pick agent", show=False)]
+class AgentSwitcher(Static):
+    """The agent in use; `a` anywhere or a click opens the list (lighter than a Select). It takes
+    no keyboard focus, so Enter always belongs to the pane you are in."""
 
     class Changed(Message):
         def __init__(self, switcher: "AgentSwitcher", value: str) -> None:
@@ -70,6 +69,7 @@ class AgentSwitcher(Static, can_focus=True):
 
 
 class MainScreen(Screen):
+    AUTO_FOCUS = None  # the conversations table takes focus once the panes exist
     BINDINGS = [
         Binding("1", "app.show_pane('conversations')", "Convs", show=False),
         Binding("2", "app.show_pane('prompt')", "Prompt", show=False),
@@ -87,7 +87,9 @@ class MainScreen(Screen):
             yield Label("convai-tui", id="brand")
             yield AgentSwitcher(id="agent-select")
             yield Label("starting…", id="conn")
-        yield Tabs(*[Tab(p.capitalize(), id=f"tab-{p}") for p in PANES], id="pane-tabs")
+        tabs = Tabs(*[Tab(p.capitalize(), id=f"tab-{p}") for p in PANES], id="pane-tabs")
+        tabs.can_focus = False  # a mouse affordance in compact mode; keys 1-4 do the same
+        yield tabs
         with Container(id="panes"):
             for i, p in enumerate(PANES):
                 frame = Vertical(id=p, classes="pane -active" if i == 0 else "pane")
@@ -129,6 +131,7 @@ class MainScreen(Screen):
 
 
 class ConvaiApp(App):
+    AUTO_FOCUS = None  # focus goes to the conversations table once it exists (see main_ready)
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "convai-tui"
     BINDINGS = [
@@ -162,6 +165,8 @@ class ConvaiApp(App):
         """Called by the main screen once the panes' controls are mounted."""
         self._layout()
         self.panes_ready.set()
+        if self.focused is None:
+            self.conversations_pane.table.focus()
 
     def on_resize(self) -> None:
         self._layout()
@@ -297,6 +302,7 @@ class ConvaiApp(App):
         def picked(agent_id: str | None) -> None:
             if agent_id:
                 sel.value = agent_id
+                self.action_show_pane(self.active_pane)  # back into the pane, not the switcher
 
         self.push_screen(PickScreen("Switch agent", [(f"{one_line(n, 40)}  {i}", i) for n, i in sel.agents]), picked)
 

@@ -130,6 +130,8 @@ class ConversationsPane(Vertical):
         if gen != self.generation or not self.is_mounted:
             return  # the filters changed (or the app closed) while this page was in flight
         self.table.loading = False
+        if self.screen.focused is None:  # the loading state took focus away: give it back
+            self.table.focus()
         self._add_rows(items)
         self.cursor = page.next_cursor
         self.has_more = bool(page.has_more and page.next_cursor)
