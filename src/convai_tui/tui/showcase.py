@@ -47,16 +47,28 @@ async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:
 
 
 async def _settle(pilot: Any) -> None:
+    """Let every deferred update land (notifications cleared, footer showing the focused keys)."""
     app = pilot.app
     app.clear_notifications()
+    await pilot.pause(0.1)
+    app.screen.refresh_bindings()
     await pilot.pause(0.2)
 
 
 async def scene_main(pilot: Any) -> None:
     await ready(pilot, "agent_dental_bella")
     app = pilot.app
-    app.conversations_pane.table.focus()
+    table = app.conversations_pane.table
+    table.focus()
+    await wait_for(pilot, lambda: app.focused is table and not table.loading, what="focused table")
     await _settle(pilot)
+
+    def footer_has_pane_keys() -> bool:
+        from textual.widgets import Footer
+
+        return "Search" in "".join(str(w.render()) for w in app.screen.query(Footer).first().query("*"))
+
+    await wait_for(pilot, lambda: app.focused is table and footer_has_pane_keys(), what="footer keys")
 
 
 async def scene_transcript(pilot: Any) -> None:
