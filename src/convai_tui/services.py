@@ -196,7 +196,8 @@ class Backend:
     def track_remote(self, agent: Agent) -> str | None:
         """Opening an agent pulls its prompt: record the remote as the base and keep it as a
         version when it is new. Returns a note for the user when the remote had changed."""
-        from .workspace.sync import _record_pull, agent_draft
+        from .workspace.sync import _record_pull
+        from .workspace.versions import agent_draft
 
         d = agent_draft(agent)
         af = self.workspace.agent_file(agent.agent_id)
@@ -208,9 +209,9 @@ class Backend:
                                    source=f"remote:{agent.version_id or '?'}")
             if before is not None and before != d:
                 note = f"The remote prompt changed since your last pull; saved it as {v.label}."
-        if before != d or af is None or (af.branch_id or None) != (agent.branch_id if agent.branch_id !=
-                                                                   agent.main_branch_id else None):
-            _record_pull(self.workspace, agent, None if agent.branch_id == agent.main_branch_id else agent.branch_id)
+        branch = None if agent.branch_id == agent.main_branch_id else agent.branch_id
+        if before != d or af is None or (af.branch_id or None) != branch:
+            _record_pull(self.workspace, agent, branch)
         return note
 
     async def create_branch(self, agent_id: str, name: str, description: str = "") -> str:

@@ -90,7 +90,6 @@ class StreamDecoder:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._buf = ""
         self._sse_data: list[str] | None = None  # pending multi-line SSE data
-        self.values_decoded = 0
 
     def feed(self, chunk: bytes) -> Iterator[Any]:
         try:
@@ -112,10 +111,6 @@ class StreamDecoder:
         if rest:
             self._buf = ""
             raise StreamProtocolError(f"stream ended inside a JSON value: {rest[:80]!r}")
-
-    @property
-    def pending_text(self) -> str:
-        return self._buf
 
     # -- internals
     def _drain(self, final: bool) -> Iterator[Any]:
@@ -147,7 +142,6 @@ class StreamDecoder:
                 if end >= n and not final and ch not in "[{\"":
                     break
                 pos = end
-                self.values_decoded += 1
                 yield value
                 continue
             # A line-oriented SSE field (or junk): needs the whole line.
@@ -189,7 +183,6 @@ class StreamDecoder:
                 return
             raise StreamProtocolError("extra text after JSON in SSE data")
         self._sse_data = None
-        self.values_decoded += 1
         yield value
 
 

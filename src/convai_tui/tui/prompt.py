@@ -13,7 +13,7 @@ from textual.widgets import Input, Label, TextArea
 
 from ..api.errors import ConvAIError
 from ..workspace.errors import WorkspaceError
-from ..workspace.versions import PromptDraft, PromptVersion
+from ..workspace.versions import PromptDraft, PromptVersion, agent_draft
 from .screens import VersionsScreen
 
 if TYPE_CHECKING:
@@ -34,12 +34,6 @@ class PromptEditor(TextArea):
 
     def action_document_end(self) -> None:
         self.move_cursor(self.document.end)
-
-
-def draft_of(agent: Agent) -> PromptDraft:
-    p = agent.prompt
-    return PromptDraft(prompt=p.prompt or "", first_message=agent.first_message, llm=p.llm or "",
-                       temperature=p.temperature)
 
 
 class PromptPane(Vertical):
@@ -80,7 +74,7 @@ class PromptPane(Vertical):
     # ------------------------------------------------------------------ state
     def load_agent(self, agent: Agent) -> None:
         self.agent = agent
-        remote = draft_of(agent)
+        remote = agent_draft(agent)
         self.remote = remote
         backend = self.capp.backend
         try:
@@ -262,7 +256,7 @@ class PromptPane(Vertical):
         except (ConvAIError, WorkspaceError) as exc:
             self.app.notify(str(exc), title="Pull failed", severity="error", markup=False)
             return
-        self.remote = draft_of(agent)
+        self.remote = agent_draft(agent)
         self.agent = agent
         msg = f"Pulled {res.remote_version_id or 'remote'}"
         msg += f": saved as v{res.version.number}." if res.version else " (no change)."
@@ -308,8 +302,8 @@ class PromptPane(Vertical):
             self.app.notify(str(exc), title="Push failed", severity="error", markup=False)
             return
         self.remote = d
-        if self.capp.backend.versions.list(self.agent.agent_id)[-1:] and \
-                self.capp.backend.versions.list(self.agent.agent_id)[-1].draft != d:
+        latest = self.capp.backend.versions.list(self.agent.agent_id)[-1:]
+        if latest and latest[0].draft != d:
             self.capp.backend.versions.save(self.agent.agent_id, d, message=f"pushed as {res.version_id}",
                                             source=f"remote:{res.version_id}")
         self.baseline = d

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .files import WorkspaceError
 from .store import AgentFile, PromptFields, PulledState, Workspace, body_hash, draft_hash, utcnow
-from .versions import PromptDraft, PromptVersion
+from .versions import PromptDraft, PromptVersion, agent_draft
 
 if TYPE_CHECKING:
     from ..api.client import ConvAIClient
@@ -32,12 +32,6 @@ class PushConflict(WorkspaceError):
         self.remote_version = remote_version
         super().__init__(f"The remote prompt of {agent_id} changed since your last pull "
                          f"(now {remote_version or 'unknown version'}). Pull and merge, or push with --force.")
-
-
-def agent_draft(agent: "Agent") -> PromptDraft:
-    p = agent.prompt
-    return PromptDraft(prompt=(p.prompt or "").replace("\r\n", "\n"), first_message=agent.first_message,
-                       llm=p.llm or "", temperature=p.temperature)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,13 @@ class PromptDraft:
         if self.temperature is not None:
             p["temperature"] = self.temperature
         return {"agent": {"prompt": p, "first_message": self.first_message}}
+
+
+def agent_draft(agent: Any) -> PromptDraft:
+    """The editable prompt fields of an API ``Agent`` (line endings normalised to LF)."""
+    p = agent.prompt
+    return PromptDraft(prompt=(p.prompt or "").replace("\r\n", "\n"), first_message=agent.first_message,
+                       llm=p.llm or "", temperature=p.temperature)
 
 
 @dataclass(frozen=True)
