@@ -18,11 +18,30 @@ async def test_first_paint_does_not_wait_for_data():
         await pilot.pause(0.05)
         titles = [app.main.query_one(f"#{p}").border_title for p in ("conversations", "prompt", "simulation", "tests")]
         assert titles == PANE_TITLES
+        # the command palette works before the panes exist (it offers what is there)
+        early = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Switch agent" in early and "Run tests" not in early
         # the panes' controls arrive next, still before any data: loading states, not a blocked UI
         await wait_for(pilot, lambda: app.main.query("#conv-table") and app.conversations_pane.table.loading,
                        what="pane controls in a loading state")
         assert app.agent is None
         await ready(pilot)
+        assert "Run tests" in [c.title for c in app.get_system_commands(app.screen)]
+
+
+async def test_a_slow_conversation_list_does_not_hold_the_other_panes(fresh_emulator):
+    """The conversations pane is built first and the others after its first rows, but only for
+    a moment: with the list taking 3 s, the prompt pane is built and loaded long before."""
+    srv = fresh_emulator
+    add_fault(srv, kind="delay", delay_ms=3000, path="/v1/convai/conversations", method="GET", count=1)
+    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await wait_for(pilot, lambda: app.agent is not None and app.prompt_pane.query_one("#prompt-text").text,
+                       timeout=2.5, what="the prompt pane built and loaded while the list is slow")
+        assert app.panes_ready.is_set() and not app.first_rows.is_set()
+        assert app.conversations_pane.table.row_count == 0 and app.conversations_pane.table.loading
+        await wait_for(pilot, lambda: app.conversations_pane.table.row_count > 0, timeout=10, what="the rows")
+        assert app.first_rows.is_set()
 
 
 async def test_browse_a_romanian_conversation_by_keyboard():

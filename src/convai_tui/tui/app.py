@@ -11,6 +11,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.message import Message
 from textual.widgets import Footer, Label, Static, Tab, Tabs
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 PANES = ("conversations", "prompt", "simulation", "tests")
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 30
+FIRST_ROWS_WAIT = 0.5  # seconds the other panes wait for the first rows before being built
 
 
 class AgentSwitcher(Static):
@@ -87,9 +89,6 @@ class MainScreen(Screen):
             yield Label("convai-tui", id="brand")
             yield AgentSwitcher(id="agent-select")
             yield Label("starting…", id="conn")
-        tabs = Tabs(*[Tab(p.capitalize(), id=f"tab-{p}") for p in PANES], id="pane-tabs")
-        tabs.can_focus = False  # a mouse affordance in compact mode; keys 1-4 do the same
-        yield tabs
         with Container(id="panes"):
             for i, p in enumerate(PANES):
                 frame = Vertical(id=p, classes="pane -active" if i == 0 else "pane")
@@ -99,35 +98,62 @@ class MainScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        # First frame: the layout and pane titles. Right after it, the connection starts (in a
-        # thread where it can) while the panes' controls are mounted: first paint never waits
-        # for either, and the first rows do not wait for the panes' imports.
+        # First frame: the layout and the pane titles. Everything else starts right after it.
+        self.app._layout()  # type: ignore[attr-defined]
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        # Import the API client here, on this thread: in a worker thread it fought the pane
-        # construction for the GIL and both took longer. Then the first requests go out and
-        # the panes are built while they are in flight.
+        # The API client is imported here, on this thread (in a worker thread it fought the pane
+        # construction for the GIL and both took longer). The agent list request then goes out
+        # and the conversations pane is built while it is in flight; the other three panes are
+        # built after the first page of rows is on screen, so the first rows wait for nothing
+        # but the conversations pane (see _build_rest).
         if not self.app.no_key:  # type: ignore[attr-defined]
             from ..services import _import_client
 
             _import_client()
         self.app.boot()  # type: ignore[attr-defined]
-        self.call_later(self._build_panes)
+        self.call_later(self._build_conversations)
 
-    async def _build_panes(self) -> None:
+    async def _mount_body(self, pane: str, cls: type[Widget]) -> None:
+        frame = self.query_one(f"#{pane}")
+        await frame.query(".placeholder").remove()
+        await frame.mount(cls(id=f"{pane}-body", classes="pane-body"))
+
+    async def _build_conversations(self) -> None:
         from .conversations import ConversationsPane
+
+        await self._mount_body("conversations", ConversationsPane)
+        self.app.conversations_ready()  # type: ignore[attr-defined]
+        self.run_worker(self._build_rest(), group="panes", exclusive=True)
+
+    async def _next_frame(self) -> None:
+        import asyncio
+
+        done = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: done.done() or done.set_result(None))
+        await done
+
+    async def _build_rest(self) -> None:
+        import asyncio
+
+        # Wait for the first rows (or give up waiting after a moment: a slow API must not keep
+        # the other panes from being built), then build one pane per frame so keys and the
+        # first rows' frame are never held up behind the whole construction.
+        capp = self.app
+        try:
+            await asyncio.wait_for(capp.first_rows.wait(), FIRST_ROWS_WAIT)  # type: ignore[attr-defined]
+        except asyncio.TimeoutError:
+            pass
+        await self._next_frame()  # the first rows go out before the imports below
         from .prompt import PromptPane
         from .simulation import SimulationPane
         from .tests_grid import TestsPane
 
-        bodies = {"conversations": ConversationsPane, "prompt": PromptPane, "simulation": SimulationPane,
-                  "tests": TestsPane}
-        for p, cls in bodies.items():
-            frame = self.query_one(f"#{p}")
-            await frame.query(".placeholder").remove()
-            await frame.mount(cls(id=f"{p}-body", classes="pane-body"))
-        self.app.main_ready()  # type: ignore[attr-defined]
+        for pane, cls in (("prompt", PromptPane), ("simulation", SimulationPane), ("tests", TestsPane)):
+            await self._mount_body(pane, cls)
+            await self._next_frame()
+        capp.main_ready()  # type: ignore[attr-defined]
 
 
 class ConvaiApp(App):
@@ -151,7 +177,9 @@ class ConvaiApp(App):
         self.active_pane = "conversations"
         import asyncio
 
-        self.panes_ready = asyncio.Event()
+        self.conversations_mounted = asyncio.Event()  # the conversations pane exists
+        self.first_rows = asyncio.Event()  # its first page is in (or failed)
+        self.panes_ready = asyncio.Event()  # every pane exists
 
     # ------------------------------------------------------------------ layout
     def get_default_screen(self) -> Screen:
@@ -161,11 +189,17 @@ class ConvaiApp(App):
             return NoKeyScreen()
         return MainScreen()
 
+    def conversations_ready(self) -> None:
+        """Called by the main screen once the conversations pane is mounted (it comes first)."""
+        self.conversations_mounted.set()
+        if self.focused is None and self.screen is self._main():
+            self.conversations_pane.table.focus()
+
     def main_ready(self) -> None:
-        """Called by the main screen once the panes' controls are mounted."""
+        """Called by the main screen once every pane's controls are mounted."""
         self._layout()
         self.panes_ready.set()
-        if self.focused is None:
+        if self.focused is None and self.screen is self._main():
             self.conversations_pane.table.focus()
 
     def on_resize(self) -> None:
@@ -189,8 +223,23 @@ class ConvaiApp(App):
 
     def _layout(self) -> None:
         main = self._main()
-        if main is not None:
-            main.set_class(self.compact, "-compact")
+        if main is None:
+            return
+        compact = self.compact
+        if compact and not main.query("#pane-tabs") and main.query("#panes"):
+            # The tab bar exists only once a small terminal needs it (it is not built for the
+            # first frame of a wide one).
+            tabs = Tabs(*[Tab(p.capitalize(), id=f"tab-{p}") for p in PANES], id="pane-tabs",
+                        active=f"tab-{self.active_pane}")
+            tabs.can_focus = False  # a mouse affordance in compact mode; keys 1-4 do the same
+            main.mount(tabs, before="#panes")
+        main.set_class(compact, "-compact")
+
+    def _set_tab(self, pane: str) -> None:
+        main = self._main()
+        for tabs in main.query("#pane-tabs").results(Tabs) if main is not None else ():
+            if tabs.active != f"tab-{pane}":
+                tabs.active = f"tab-{pane}"
 
     def action_show_pane(self, pane: str) -> None:
         main = self._main()
@@ -199,9 +248,7 @@ class ConvaiApp(App):
         self.active_pane = pane
         for p in PANES:
             main.query_one(f"#{p}").set_class(p == pane, "-active")
-        tabs = main.query_one("#pane-tabs", Tabs)
-        if tabs.active != f"tab-{pane}":
-            tabs.active = f"tab-{pane}"
+        self._set_tab(pane)
         target = main.query_one(f"#{pane}")
         focusable = [w for w in target.query("*") if w.focusable]
         preferred = {"conversations": "#conv-table", "prompt": "#prompt-text", "simulation": "#sim-scenario",
@@ -229,7 +276,7 @@ class ConvaiApp(App):
                     if main is not None:
                         for p in PANES:
                             main.query_one(f"#{p}").set_class(p == node.id, "-active")
-                        main.query_one("#pane-tabs", Tabs).active = f"tab-{node.id}"
+                        self._set_tab(node.id)
                 return
             node = node.parent
 
@@ -310,7 +357,7 @@ class ConvaiApp(App):
     async def load_agent(self, agent_id: str) -> None:
         import asyncio
 
-        await self.panes_ready.wait()
+        await self.conversations_mounted.wait()
         # The conversation list needs only the id: start it now, not after the agent arrives.
         self.conversations_pane.load_agent(agent_id)
         try:
@@ -318,6 +365,7 @@ class ConvaiApp(App):
         except ConvAIError as exc:
             self.notify(str(exc), title="Agent", severity="error", markup=False)
             return
+        await self.panes_ready.wait()
         self.agent = agent
         self.sub_title = one_line(agent.name, 40)
         targets: list[tuple[str, RunTarget]] = [("Local draft", RunTarget("draft", label="local draft")),
@@ -471,10 +519,14 @@ class ConvaiApp(App):
         for p in PANES:
             yield SystemCommand(f"Go to {p.capitalize()}", f"Focus the {p} pane",
                                 lambda p=p: self.action_show_pane(p))
-        yield SystemCommand("Refresh conversations", "Reload the conversation list",
-                            self.conversations_pane.action_refresh)
-        yield SystemCommand("Search messages", "Full-text search in transcripts",
-                            self.conversations_pane.action_focus_search)
+        # a pane's commands exist once the pane does (the panes are built just after the first frame)
+        if self.conversations_mounted.is_set():
+            yield SystemCommand("Refresh conversations", "Reload the conversation list",
+                                self.conversations_pane.action_refresh)
+            yield SystemCommand("Search messages", "Full-text search in transcripts",
+                                self.conversations_pane.action_focus_search)
+        if not self.panes_ready.is_set():
+            return
         yield SystemCommand("Save prompt version", "Keep the editor's content as a new version",
                             self.prompt_pane.action_save_version)
         yield SystemCommand("Prompt versions", "List saved versions and restore one",

@@ -126,6 +126,7 @@ class ConversationsPane(Vertical):
                 self.table.loading = False
                 status.update(Text(f"Error: {exc}", style="red"))
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
+            self.capp.first_rows.set()
             return
         if gen != self.generation or not self.is_mounted:
             return  # the filters changed (or the app closed) while this page was in flight
@@ -140,6 +141,7 @@ class ConversationsPane(Vertical):
         more = " · scroll for more" if self.has_more else ""
         what = f"matches for “{one_line(self.search_text, 30)}”" if self.search_text else "conversations"
         status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.")
+        self.capp.first_rows.set()
         # keep the viewport full: fetch again if the table is still short
         if self.has_more and self.table.row_count < self.table.size.height + PREFETCH_ROWS:
             self.fetch_page()
