@@ -340,3 +340,15 @@ async def test_switch_agent_by_keyboard():
         assert app.focused is app.conversations_pane.table  # Enter now opens a conversation
         await wait_for(pilot, lambda: app.conversations_pane.table.row_count and
                        app.conversations_pane.agent_id == "agent_sanitas_ro", what="its conversations")
+
+
+async def test_start_up_objects_leave_the_collectors_scans_until_exit():
+    """Full collections that walk every start-up object caused 50-60 ms pauses mid-poll; once
+    the app is up they are frozen out of the scans, and released again when it exits."""
+    import gc
+
+    app = make_app()
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: gc.get_freeze_count() > 50_000, what="start-up objects frozen")
+    assert gc.get_freeze_count() == 0

@@ -2,9 +2,10 @@
 """convai-tui benchmarks (not tests): prints a table and writes JSON.
 
 Every figure is measured in this run beside a baseline measured in the same run, because
-these machines are noisy: first paint against a bare Textual app, and every timing also
-as a multiple of a fixed CPU calibration workload (``calib``), so runs on different
-machines can be compared. Targets are the budgets from the project's issue; ``ok`` says
+these machines are noisy: first paint against a bare Textual app, first rows also against
+the least app this stack allows (Textual + httpx + pydantic, the same two requests, no panes),
+and every timing also as a multiple of a fixed CPU calibration workload (``calib``), so runs
+on different machines can be compared. Targets are the budgets from the project's issue; ``ok`` says
 whether this run met them.
 
 Usage: python tests/bench/run.py [--json bench-results.json] [--quick] [--only NAME ...]

@@ -9,6 +9,7 @@ while the run columns scroll horizontally.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -87,27 +88,41 @@ class RunGrid(ScrollView, can_focus=True):
 
     def set_status(self, test_id: str, rep: int, status: str) -> bool:
         """Set one cell; returns True if it changed. The row re-renders on the next frame."""
-        i = self.index.get(test_id)
-        if i is None or not 0 <= rep < self.repeat:
-            return False
-        row = self.rows[i]
-        old = row.cells[rep]
-        if old == status:
-            return False
-        if old == "passed":
-            row.passed -= 1
-        elif old == "failed":
-            row.failed -= 1
-        if status == "passed":
-            row.passed += 1
-        elif status == "failed":
-            row.failed += 1
-        row.cells[rep] = status
-        self._cache.pop(i, None)
-        y = i + 1 - int(self.scroll_offset.y)
-        if 0 < y < self.size.height:
-            self.refresh(Region(0, y, self.size.width, 1))
-        return True
+        return self.set_statuses([(test_id, rep, status)]) == 1
+
+    def set_statuses(self, changes: Iterable[tuple[str, int, str]]) -> int:
+        """Set many cells (a poll's worth); returns how many changed. Each changed row that is
+        on screen is refreshed once, however many of its cells changed."""
+        changed_rows: set[int] = set()
+        n = 0
+        index, rows, repeat = self.index, self.rows, self.repeat
+        for test_id, rep, status in changes:
+            i = index.get(test_id)
+            if i is None or not 0 <= rep < repeat:
+                continue
+            row = rows[i]
+            old = row.cells[rep]
+            if old == status:
+                continue
+            if old == "passed":
+                row.passed -= 1
+            elif old == "failed":
+                row.failed -= 1
+            if status == "passed":
+                row.passed += 1
+            elif status == "failed":
+                row.failed += 1
+            row.cells[rep] = status
+            changed_rows.add(i)
+            n += 1
+        if changed_rows:
+            top, height, width = int(self.scroll_offset.y), self.size.height, self.size.width
+            for i in changed_rows:
+                self._cache.pop(i, None)
+                y = i + 1 - top
+                if 0 < y < height:
+                    self.refresh(Region(0, y, width, 1))
+        return n
 
     def rate(self, test_id: str) -> tuple[int, int]:
         r = self.rows[self.index[test_id]]

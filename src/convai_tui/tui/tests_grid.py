@@ -163,14 +163,15 @@ class TestsPane(Vertical):
     def _apply(self, inv: TestInvocation) -> None:
         """Update only the cells whose status changed, then the per-test and overall rates."""
         seen_rep: dict[str, int] = {}
-        grid = self.grid
+        changes: list[tuple[str, int, str]] = []
         for run in inv.test_runs:
             rep = run.extra_fields.get("repeat_index")
             if not isinstance(rep, int):
                 rep = seen_rep.get(run.test_id, 0)
             seen_rep[run.test_id] = rep + 1
             self.runs[(run.test_id, rep)] = run
-            grid.set_status(run.test_id, rep, run.status)  # re-renders only rows that changed
+            changes.append((run.test_id, rep, run.status))
+        self.grid.set_statuses(changes)  # re-renders only the visible rows that changed, once each
         c = inv.counts()
         done = c["passed"] + c["failed"]
         t = Text()
