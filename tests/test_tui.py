@@ -31,13 +31,13 @@ async def test_first_paint_does_not_wait_for_data():
 
 async def test_a_slow_conversation_list_does_not_hold_the_other_panes(fresh_emulator):
     """The conversations pane is built first and the others after its first rows, but only for
-    a moment: with the list taking 3 s, the prompt pane is built and loaded long before."""
+    a moment: with the list taking 5 s, the prompt pane is built and loaded long before."""
     srv = fresh_emulator
-    add_fault(srv, kind="delay", delay_ms=3000, path="/v1/convai/conversations", method="GET", count=1)
+    add_fault(srv, kind="delay", delay_ms=5000, path="/v1/convai/conversations", method="GET", count=1)
     app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
     async with app.run_test(size=(140, 44)) as pilot:
         await wait_for(pilot, lambda: app.agent is not None and app.prompt_pane.query_one("#prompt-text").text,
-                       timeout=2.5, what="the prompt pane built and loaded while the list is slow")
+                       timeout=4, what="the prompt pane built and loaded while the list is slow")
         assert app.panes_ready.is_set() and not app.first_rows.is_set()
         assert app.conversations_pane.table.row_count == 0 and app.conversations_pane.table.loading
         await wait_for(pilot, lambda: app.conversations_pane.table.row_count > 0, timeout=10, what="the rows")
