@@ -154,12 +154,16 @@ class MainScreen(Screen):
             await self._mount_body(pane, cls)
             await self._next_frame()
         capp.main_ready()  # type: ignore[attr-defined]
-        await capp.first_rows.wait()  # type: ignore[attr-defined]
+        # Freeze start-up objects out of the collector's scans now, and again once the first
+        # rows are in when the API was slower than the panes (see freeze_startup_objects).
         capp.freeze_startup_objects()  # type: ignore[attr-defined]
+        if not capp.first_rows.is_set():  # type: ignore[attr-defined]
+            await capp.first_rows.wait()  # type: ignore[attr-defined]
+            capp.freeze_startup_objects()  # type: ignore[attr-defined]
 
 
 class ConvaiApp(App):
-    AUTO_FOCUS = None  # focus goes to the conversations table once it exists (see main_ready)
+    AUTO_FOCUS = None  # focus goes to the conversations table once it exists (see conversations_ready)
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "convai-tui"
     BINDINGS = [
@@ -194,14 +198,15 @@ class ConvaiApp(App):
     def conversations_ready(self) -> None:
         """Called by the main screen once the conversations pane is mounted (it comes first)."""
         self.conversations_mounted.set()
-        if self.focused is None and self.screen is self._main():
-            self.conversations_pane.table.focus()
+        self._focus_table_if_unfocused()
 
     def main_ready(self) -> None:
         """Called by the main screen once every pane's controls are mounted."""
         self._layout()
         self.panes_ready.set()
-        self.freeze_startup_objects()
+        self._focus_table_if_unfocused()  # a dialog may have been up when the table arrived
+
+    def _focus_table_if_unfocused(self) -> None:
         if self.focused is None and self.screen is self._main():
             self.conversations_pane.table.focus()
 

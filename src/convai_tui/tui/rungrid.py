@@ -86,10 +86,6 @@ class RunGrid(ScrollView, can_focus=True):
         self._resize_virtual()
         self.refresh()
 
-    def set_status(self, test_id: str, rep: int, status: str) -> bool:
-        """Set one cell; returns True if it changed. The row re-renders on the next frame."""
-        return self.set_statuses([(test_id, rep, status)]) == 1
-
     def set_statuses(self, changes: Iterable[tuple[str, int, str]]) -> int:
         """Set many cells (a poll's worth); returns how many changed. Each changed row that is
         on screen is refreshed once, however many of its cells changed."""

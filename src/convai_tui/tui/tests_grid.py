@@ -135,9 +135,7 @@ class TestsPane(Vertical):
         self.repeat = n
         self.runs = {}
         self._build_grid(n)
-        for t in self.tests:
-            for i in range(n):
-                self.grid.set_status(t.id, i, "pending")
+        self.grid.set_statuses((t.id, i, "pending") for t in self.tests for i in range(n))
         self.run_tests(n)
 
     @work(exclusive=True, group="tests-run")
