@@ -347,8 +347,20 @@ async def test_start_up_objects_leave_the_collectors_scans_until_exit():
     the app is up they are frozen out of the scans, and released again when it exits."""
     import gc
 
-    app = make_app()
-    async with app.run_test(size=(140, 44)) as pilot:
-        await ready(pilot)
-        await wait_for(pilot, lambda: gc.get_freeze_count() > 50_000, what="start-up objects frozen")
-    assert gc.get_freeze_count() == 0
+    from convai_tui import startup
+
+    default = gc.get_threshold()
+    startup.begin()  # as `main` does before the app is imported
+    try:
+        assert gc.get_threshold() == startup.STARTUP_THRESHOLD
+        app = make_app()
+        async with app.run_test(size=(140, 44)) as pilot:
+            await ready(pilot)
+            await wait_for(pilot, lambda: gc.get_freeze_count() > 50_000, what="start-up objects frozen")
+            # the start-up thresholds end with start-up: from here on the collector runs as usual
+            await wait_for(pilot, lambda: not startup.active(), what="start-up collector policy ended")
+            assert gc.get_threshold() == default
+        assert gc.get_freeze_count() == 0
+    finally:
+        startup.end(freeze=False)
+        gc.set_threshold(*default)

@@ -98,11 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import startup
+    from .timeline import mark
+
+    mark("main")
+    startup.begin()  # fewer collector passes while start-up builds its long-lived objects
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:
+        startup.end(freeze=False)
+        raise
     try:
         if args.command is None:
-            return cmd_tui(args)
+            return cmd_tui(args)  # the app restores the collector once its first rows are up
+        startup.end(freeze=False)  # headless commands: the usual collector from here on
         return args.func(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -17,10 +17,13 @@ import random
 import time
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 
-import httpx
 from pydantic import BaseModel
 
 from . import errors as E
+from ._imports import without_httpx_cli
+
+with without_httpx_cli():
+    import httpx
 from .models import (
     Agent,
     AgentsPage,

@@ -9,9 +9,10 @@ Field names follow the official ``elevenlabs`` SDK (2.78.0) types. Every model:
   whose values are JSON (``to_wire`` dumps only the fields that were set).
 
 This module imports no Textual and no httpx: the emulator and the workspace reuse it.
+Annotations are real objects, not strings (no ``from __future__ import annotations``): pydantic
+would otherwise evaluate every field's annotation string when each class is created, a
+measurable part of start-up.
 """
-
-from __future__ import annotations
 
 from typing import Any
 

@@ -18,6 +18,7 @@ from textual.widgets import Footer, Label, Static, Tab, Tabs
 from ..api.errors import ConvAIError
 from ..services import Backend, RunTarget
 from ..textutil import one_line
+from ..timeline import mark
 
 if TYPE_CHECKING:
     from ..api.models import Agent, Conversation
@@ -99,6 +100,7 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         # First frame: the layout and the pane titles. Everything else starts right after it.
+        mark("screen-mounted")
         self.app._layout()  # type: ignore[attr-defined]
         self.call_after_refresh(self._after_first_frame)
 
@@ -108,10 +110,12 @@ class MainScreen(Screen):
         # and the conversations pane is built while it is in flight; the other three panes are
         # built after the first page of rows is on screen, so the first rows wait for nothing
         # but the conversations pane (see _build_rest).
+        mark("first-frame")
         if not self.app.no_key:  # type: ignore[attr-defined]
             from ..services import _import_client
 
             _import_client()
+            mark("client-imported")
         self.app.boot()  # type: ignore[attr-defined]
         self.call_later(self._build_conversations)
 
@@ -124,6 +128,7 @@ class MainScreen(Screen):
         from .conversations import ConversationsPane
 
         await self._mount_body("conversations", ConversationsPane)
+        mark("conversations-pane")
         self.app.conversations_ready()  # type: ignore[attr-defined]
         self.run_worker(self._build_rest(), group="panes", exclusive=True)
 
@@ -216,10 +221,25 @@ class ConvaiApp(App):
         emulator's seed data) lives as long as the app: move it out of the cyclic collector's
         scans. Otherwise every full collection walks all of it: 50-60 ms pauses, measured in
         the middle of test-grid polls and page loads. Later garbage is collected as usual, and
-        calling this again (once the first rows are in) freezes what start-up added since."""
-        import gc
+        calling this again (once the first rows are in) freezes what start-up added since.
+        Also ends the start-up collector thresholds set by ``main`` (see ``startup``)."""
+        from .. import startup
 
-        gc.freeze()
+        startup.end()
+
+    def on_mount(self) -> None:
+        from .. import startup
+
+        if startup.active():
+            # The main screen ends start-up once its panes are built; this covers the screens
+            # that never build them (no key) and an API that never answers.
+            self.set_timer(5.0, self._end_startup_if_pending)
+
+    def _end_startup_if_pending(self) -> None:
+        from .. import startup
+
+        if startup.active():
+            self.freeze_startup_objects()
 
     def on_resize(self) -> None:
         self._layout()
@@ -332,6 +352,7 @@ class ConvaiApp(App):
         try:
             await self.backend.start()
             agents = await self.backend.agents()
+            mark("agents")
         except ConvAIError as exc:
             conn.update(Text(f"⚠ {exc}", style="red"))
             self.notify(str(exc), title="Cannot reach the API", severity="error", timeout=15, markup=False)
@@ -618,6 +639,7 @@ class ConvaiApp(App):
 
 def run_tui(*, demo: bool, base_url: str | None, api_key: str | None, agent_id: str | None,
             workspace: str | None, demo_options: dict[str, Any] | None = None) -> int:
+    mark("tui-imported")
     backend = Backend(api_key=api_key, base_url=base_url, demo=demo, workspace_dir=workspace,
                       emulator_options=dict(demo_options or {}))
     app = ConvaiApp(backend, agent_id=agent_id, no_key=not demo and not api_key)

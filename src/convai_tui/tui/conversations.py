@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, Select
 from ..api.errors import ConvAIError
 from ..services import ConversationFilter
 from ..textutil import one_line
+from ..timeline import mark
 from .render import mmss, result_text, short_when
 from .vtable import Column, VirtualTable
 
@@ -112,6 +113,9 @@ class ConversationsPane(Vertical):
         agent_id = self.agent_id
         status = self.query_one("#conv-status", Label)
         status.update(f"Loading… ({self.loaded:,} loaded)")
+        first = not self.capp.first_rows.is_set()
+        if first:
+            mark("first-page-request")
         try:
             if self.search_text:
                 page = await self.capp.backend.search(agent_id, self.search_text, cursor=self.cursor, page_size=PAGE)
@@ -128,6 +132,8 @@ class ConversationsPane(Vertical):
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
             self.capp.first_rows.set()
             return
+        if first:
+            mark("first-page-received")
         if gen != self.generation or not self.is_mounted:
             return  # the filters changed (or the app closed) while this page was in flight
         self.table.loading = False
@@ -141,6 +147,8 @@ class ConversationsPane(Vertical):
         more = " · scroll for more" if self.has_more else ""
         what = f"matches for “{one_line(self.search_text, 30)}”" if self.search_text else "conversations"
         status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.")
+        if first:
+            self.call_after_refresh(mark, "first-rows-painted")
         self.capp.first_rows.set()
         # keep the viewport full: fetch again if the table is still short
         if self.has_more and self.table.row_count < self.table.size.height + PREFETCH_ROWS:
