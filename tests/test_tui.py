@@ -100,6 +100,29 @@ async def test_lazy_paging_loads_pages_as_you_scroll():
         assert table.row_count < total or not app.conversations_pane.has_more
 
 
+async def test_the_filter_row_arrives_after_the_first_rows_without_reloading_them(fresh_emulator):
+    """The search box and filter Selects are mounted just after the first page is painted; their
+    row is reserved from the start (the table does not move), and their initial values do not
+    reload the list."""
+    srv = fresh_emulator
+    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await wait_for(pilot, lambda: app.first_rows.is_set(), what="first rows")
+        pane = app.conversations_pane
+        table_y = pane.table.region.y
+        await wait_for(pilot, lambda: pane.filters_mounted and pane.query("#conv-feedback"), what="filter row")
+        await ready(pilot)
+        await pilot.pause(0.1)
+        assert pane.generation == 1, "mounting the filters reloaded the list"
+        assert pane.table.region.y == table_y, "the table moved when the filters arrived"
+        assert [w.id for w in pane.query_one("#conv-filters").children] == [
+            "conv-search", "conv-success", "conv-date", "conv-feedback"]
+        # and a real change still reloads, with the new filter
+        pane.query_one("#conv-date").value = 7
+        await wait_for(pilot, lambda: pane.generation == 2 and not pane.loading, what="reload on a real change")
+        assert pane.filters().since_days == 7
+
+
 async def test_filters_and_message_search():
     app = make_app()
     async with app.run_test(size=(140, 44)) as pilot:

@@ -151,6 +151,8 @@ class MainScreen(Screen):
         except asyncio.TimeoutError:
             pass
         await self._next_frame()  # the first rows go out before the imports below
+        await capp.conversations_pane.mount_filters()  # type: ignore[attr-defined]
+        await self._next_frame()
         from .prompt import PromptPane
         from .simulation import SimulationPane
         from .tests_grid import TestsPane

@@ -49,19 +49,37 @@ class ConversationsPane(Vertical):
         self.search_text = ""
         self.generation = 0  # bumps on every reset: stale pages are dropped
         self.loaded = 0
+        self._filters_mounted = False
+        self._applied = ConversationFilter()  # the filters the rows on screen were loaded with
 
     @property
     def capp(self) -> "ConvaiApp":
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="filters"):
-            yield Input(placeholder="Search messages…", id="conv-search")
-            yield Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success")
-            yield Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date")
-            yield Select(FEEDBACK_OPTIONS, value="", allow_blank=False, id="conv-feedback")
+        # The filter row's controls (a search box and three Selects: 16 widgets of this pane's 20)
+        # are mounted just after the first page of rows is on screen (see mount_filters); their
+        # row is there from the start, so nothing moves when they arrive.
+        yield Horizontal(classes="filters", id="conv-filters")
         yield VirtualTable(id="conv-table")
         yield Label("Waiting for the API…", id="conv-status", classes="status")
+
+    @property
+    def filters_mounted(self) -> bool:
+        return self._filters_mounted
+
+    async def mount_filters(self) -> None:
+        """Mount the search box and the filter Selects (idempotent). The app calls this right
+        after the first rows are painted, or after a moment when the API is slow."""
+        if self._filters_mounted:
+            return
+        self._filters_mounted = True
+        await self.query_one("#conv-filters", Horizontal).mount_all([
+            Input(placeholder="Search messages…", id="conv-search"),
+            Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success"),
+            Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date"),
+            Select(FEEDBACK_OPTIONS, value="", allow_blank=False, id="conv-feedback"),
+        ])
 
     def on_mount(self) -> None:
         self._set_columns(search=False)
@@ -81,6 +99,8 @@ class ConversationsPane(Vertical):
 
     # ------------------------------------------------------------------ loading
     def filters(self) -> ConversationFilter:
+        if not self._filters_mounted:
+            return ConversationFilter()  # the Selects' defaults: any result, any date, any rating
         s = self.query_one("#conv-success", Select).value
         d = self.query_one("#conv-date", Select).value
         f = self.query_one("#conv-feedback", Select).value
@@ -96,6 +116,7 @@ class ConversationsPane(Vertical):
         if self.agent_id is None:
             return
         self.generation += 1
+        self._applied = self.filters()
         self.cursor = None
         self.has_more = True
         self.loading = False
@@ -122,7 +143,7 @@ class ConversationsPane(Vertical):
                 items: list[Any] = page.results
             else:
                 page = await self.capp.backend.conversations(agent_id, cursor=self.cursor, page_size=PAGE,
-                                                             filters=self.filters())
+                                                             filters=self._applied)
                 items = page.conversations
         except ConvAIError as exc:
             if gen == self.generation and self.is_mounted:
@@ -195,7 +216,9 @@ class ConversationsPane(Vertical):
 
     @on(Select.Changed)
     def _filter_changed(self, event: Select.Changed) -> None:
-        if event.select.id in ("conv-success", "conv-date", "conv-feedback") and self.agent_id is not None:
+        # A Select also reports its initial value when it mounts: only a real change reloads.
+        if event.select.id in ("conv-success", "conv-date", "conv-feedback") and self.agent_id is not None \
+                and self.filters() != self._applied:
             self.reset()
 
     @on(Input.Submitted, "#conv-search")
@@ -205,9 +228,12 @@ class ConversationsPane(Vertical):
         self.table.focus()
 
     def action_focus_search(self) -> None:
-        self.query_one("#conv-search", Input).focus()
+        if self._filters_mounted:
+            self.query_one("#conv-search", Input).focus()
 
     def action_cycle_success(self) -> None:
+        if not self._filters_mounted:
+            return
         sel = self.query_one("#conv-success", Select)
         values = [v for _, v in SUCCESS_OPTIONS]
         sel.value = values[(values.index(sel.value) + 1) % len(values)]
