@@ -123,6 +123,32 @@ async def test_the_filter_row_arrives_after_the_first_rows_without_reloading_the
         assert pane.filters().since_days == 7
 
 
+async def test_closing_a_transcript_before_it_loads(fresh_emulator):
+    """Esc while the conversation is still on its way: when it arrives, nothing is left to fill
+    and nothing crashes (the worker used to query the closed screen and take the app down)."""
+    srv = fresh_emulator
+    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot)
+        for fault in ({"kind": "delay", "delay_ms": 400}, {"kind": "status", "status": 500}):
+            conv_id = app.conversations_pane.table.keys[0]
+            add_fault(srv, **fault, path=f"/v1/convai/conversations/{conv_id}", method="GET", count=4)
+            app.open_transcript(conv_id)
+            await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen), what="transcript screen")
+            screen = app.screen
+            assert not screen.closed
+            app.push_screen(NoKeyScreen())  # covered by another screen: still open
+            await pilot.pause(0.05)
+            assert not screen.closed
+            app.pop_screen()
+            await wait_for(pilot, lambda: app.screen is screen, what="the transcript on top again")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: not isinstance(app.screen, TranscriptScreen), what="back to the panes")
+            assert screen.closed
+            await pilot.pause(0.8)  # the response (or the error) lands after the screen is gone
+            assert app.is_running and app._exception is None
+
+
 async def test_filters_and_message_search():
     app = make_app()
     async with app.run_test(size=(140, 44)) as pilot:

@@ -61,15 +61,25 @@ class TranscriptScreen(Screen):
         self.query_one("#tr-turns").loading = True
         self.load()
 
+    @property
+    def closed(self) -> bool:
+        """True once this screen has been dismissed: its widgets may already be gone, even before
+        its workers are cancelled (a modal pushed on top does not count: it is still open)."""
+        return self not in self.app.screen_stack
+
     @work(exclusive=True)
     async def load(self) -> None:
         try:
             conv = await self.capp.backend.conversation(self.conversation_id)
         except ConvAIError as exc:
+            if self.closed:
+                return
             self.query_one("#tr-turns").loading = False
             self.query_one("#tr-header", Static).update(Text(f"Could not load the conversation: {exc}", style="red"))
             self.app.notify(str(exc), title="Transcript", severity="error", markup=False)
             return
+        if self.closed:
+            return  # closed while the conversation was on its way
         self.show(conv)
 
     def show(self, conv: Conversation) -> None:
