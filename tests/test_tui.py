@@ -231,7 +231,10 @@ async def test_prompt_edit_marks_dirty_and_saves_a_version():
 
 
 async def test_simulation_streams_turns_then_analysis():
-    app = make_app(stream_delay_ms=30)
+    # 150 ms a turn: after the second turn the rest of the call still takes most of a second, so
+    # "turns on screen while it runs" holds even when a loaded machine delays a poll (at 30 ms a
+    # turn the whole call could end between two polls: seen once in a full run).
+    app = make_app(stream_delay_ms=150)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, "agent_dental_bella")
         await pilot.press("3", "r")
