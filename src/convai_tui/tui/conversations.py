@@ -133,7 +133,8 @@ class ConversationsPane(Vertical):
         gen = self.generation
         agent_id = self.agent_id
         status = self.query_one("#conv-status", Label)
-        status.update(f"Loading… ({self.loaded:,} loaded)")
+        # The status line is one row whatever it says (.status): its updates need no layout pass.
+        status.update(f"Loading… ({self.loaded:,} loaded)", layout=False)
         first = not self.capp.first_rows.is_set()
         if first:
             mark("first-page-request")
@@ -149,7 +150,7 @@ class ConversationsPane(Vertical):
             if gen == self.generation and self.is_mounted:
                 self.loading = False
                 self.table.loading = False
-                status.update(Text(f"Error: {exc}", style="red"))
+                status.update(Text(f"Error: {exc}", style="red"), layout=False)
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
             self.capp.first_rows.set()
             return
@@ -167,7 +168,7 @@ class ConversationsPane(Vertical):
         self.loaded += len(items)
         more = " · scroll for more" if self.has_more else ""
         what = f"matches for “{one_line(self.search_text, 30)}”" if self.search_text else "conversations"
-        status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.")
+        status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.", layout=False)
         if first:
             self.call_after_refresh(mark, "first-rows-painted")
         self.capp.first_rows.set()

@@ -100,7 +100,9 @@ class TestsPane(Vertical):
         self.grid.set_tests([(t.id, t.name, t.type) for t in self.tests], repeat)
 
     def _status(self, text: Text | str) -> None:
-        self.query_one("#tests-status", Label).update(text)
+        # One row whatever it says (.status): no layout pass, which would reflow the whole screen
+        # on every poll of a run.
+        self.query_one("#tests-status", Label).update(text, layout=False)
 
     # ------------------------------------------------------------------ running
     def target(self) -> tuple[str, RunTarget]:
@@ -163,7 +165,7 @@ class TestsPane(Vertical):
         seen_rep: dict[str, int] = {}
         changes: list[tuple[str, int, str]] = []
         for run in inv.test_runs:
-            rep = run.extra_fields.get("repeat_index")
+            rep = (run.__pydantic_extra__ or {}).get("repeat_index")  # (extra_fields copies the dict)
             if not isinstance(rep, int):
                 rep = seen_rep.get(run.test_id, 0)
             seen_rep[run.test_id] = rep + 1
