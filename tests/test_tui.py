@@ -119,8 +119,39 @@ async def test_the_filter_row_arrives_after_the_first_rows_without_reloading_the
             "conv-search", "conv-success", "conv-date", "conv-feedback"]
         # and a real change still reloads, with the new filter
         pane.query_one("#conv-date").value = 7
-        await wait_for(pilot, lambda: pane.generation == 2 and not pane.loading, what="reload on a real change")
+        await wait_for(pilot, lambda: pane.generation == 2 and not pane.fetching, what="reload on a real change")
         assert pane.filters().since_days == 7
+
+
+async def test_the_rows_stay_visible_while_the_next_page_loads():
+    """Scrolling on fetches the next page in the background: the rows already there stay on screen
+    and keep the keyboard (no loading cover over the pane, as a slow page used to show)."""
+    from textual.widgets import LoadingIndicator
+
+    from convai_tui.emulator.server import EmulatorServer
+    from convai_tui.emulator.state import EmulatorConfig
+
+    with EmulatorServer(EmulatorConfig(conversations=3000)) as srv:
+        await _rows_stay_visible(srv, LoadingIndicator)
+
+
+async def _rows_stay_visible(srv, LoadingIndicator) -> None:
+    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot)
+        pane = app.conversations_pane
+        rows = pane.table.row_count
+        assert pane.has_more and app.focused is pane.table
+        add_fault(srv, kind="delay", delay_ms=600, path="/v1/convai/conversations", method="GET", count=1)
+        pane.fetch_page()
+        await wait_for(pilot, lambda: pane.fetching, what="the next page requested")
+        await pilot.pause(0.2)  # well inside the 600 ms the page takes
+        assert not pane.loading and not pane.table.loading, "the pane is covered while a page loads"
+        assert not app.screen.query(LoadingIndicator)
+        assert app.focused is pane.table
+        assert "Loading" in str(pane.query_one("#conv-status").render())
+        await wait_for(pilot, lambda: pane.table.row_count > rows and not pane.fetching, what="the next page")
+        assert app.focused is pane.table
 
 
 async def test_closing_a_transcript_before_it_loads(fresh_emulator):
@@ -156,7 +187,7 @@ async def test_filters_and_message_search():
         pane = app.conversations_pane
         gen = pane.generation
         pane.query_one("#conv-success").value = "failure"
-        await wait_for(pilot, lambda: pane.generation > gen and not pane.loading and pane.table.row_count,
+        await wait_for(pilot, lambda: pane.generation > gen and not pane.fetching and pane.table.row_count,
                        what="filtered page")
         state = app.backend._emulator.state
         ids = list(pane.table.keys)
@@ -164,7 +195,7 @@ async def test_filters_and_message_search():
         pane.query_one("#conv-success").value = ""
         await pilot.click("#conv-search")
         await pilot.press(*"programare", "enter")
-        await wait_for(pilot, lambda: pane.search_text and not pane.loading and pane.table.row_count,
+        await wait_for(pilot, lambda: pane.search_text and not pane.fetching and pane.table.row_count,
                        what="search results")
         assert "matches" in status(app, "#conv-status")
         key = pane.table.keys[0]

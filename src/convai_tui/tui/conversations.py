@@ -45,7 +45,9 @@ class ConversationsPane(Vertical):
         self.agent_id: str | None = None
         self.cursor: str | None = None
         self.has_more = False
-        self.loading = False
+        # A page request is in flight. (Not `loading`: that is Textual's own reactive, and setting
+        # it covered the whole pane with a spinner on every page fetched while scrolling.)
+        self.fetching = False
         self.search_text = ""
         self.generation = 0  # bumps on every reset: stale pages are dropped
         self.loaded = 0
@@ -119,7 +121,7 @@ class ConversationsPane(Vertical):
         self._applied = self.filters()
         self.cursor = None
         self.has_more = True
-        self.loading = False
+        self.fetching = False
         self.loaded = 0
         self._set_columns(search=bool(self.search_text))
         self.table.loading = True
@@ -127,9 +129,9 @@ class ConversationsPane(Vertical):
 
     @work(group="conv-page")
     async def fetch_page(self) -> None:
-        if self.agent_id is None or self.loading or not self.has_more:
+        if self.agent_id is None or self.fetching or not self.has_more:
             return
-        self.loading = True
+        self.fetching = True
         gen = self.generation
         agent_id = self.agent_id
         status = self.query_one("#conv-status", Label)
@@ -148,7 +150,7 @@ class ConversationsPane(Vertical):
                 items = page.conversations
         except ConvAIError as exc:
             if gen == self.generation and self.is_mounted:
-                self.loading = False
+                self.fetching = False
                 self.table.loading = False
                 status.update(Text(f"Error: {exc}", style="red"), layout=False)
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
@@ -159,12 +161,12 @@ class ConversationsPane(Vertical):
         if gen != self.generation or not self.is_mounted:
             return  # the filters changed (or the app closed) while this page was in flight
         self.table.loading = False
-        if self.screen.focused is None:  # the loading state took focus away: give it back
+        if self.screen.focused is None:  # the table could not take focus while it was covered
             self.table.focus()
         self._add_rows(items)
         self.cursor = page.next_cursor
         self.has_more = bool(page.has_more and page.next_cursor)
-        self.loading = False
+        self.fetching = False
         self.loaded += len(items)
         more = " · scroll for more" if self.has_more else ""
         what = f"matches for “{one_line(self.search_text, 30)}”" if self.search_text else "conversations"
@@ -207,7 +209,7 @@ class ConversationsPane(Vertical):
     # ------------------------------------------------------------------ events
     @on(VirtualTable.NeedMore)
     def _need_more(self) -> None:
-        if self.has_more and not self.loading:
+        if self.has_more and not self.fetching:
             self.fetch_page()
 
     @on(VirtualTable.Selected, "#conv-table")

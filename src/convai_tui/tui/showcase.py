@@ -40,7 +40,7 @@ async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:
         app.main.query_one("#agent-select").value = agent_id
         await wait_for(pilot, lambda: app.agent and app.agent.agent_id == agent_id, what="agent switch")
     await wait_for(pilot, lambda: app.agent is not None and app.conversations_pane.table.row_count > 0
-                   and not app.conversations_pane.loading and app.tests_pane.tests
+                   and not app.conversations_pane.fetching and app.tests_pane.tests
                    and not app.tests_pane.grid.loading, what="panes loaded")
     await pilot.pause(0.1)
     return app
