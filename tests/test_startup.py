@@ -50,6 +50,9 @@ def test_a_headless_command_runs_with_the_usual_collector(default_threshold, tmp
 def test_a_usage_error_restores_the_collector(default_threshold, capsys):
     with pytest.raises(SystemExit):
         main(["--no-such-option"])
+    assert gc.get_threshold() == default_threshold and not startup.active()
+    # the TUI path refusing its options before any app starts
+    assert main(["--demo", "--demo-conversations", "999999"]) == 2
     capsys.readouterr()
     assert gc.get_threshold() == default_threshold and not startup.active()
 

@@ -111,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     try:
         if args.command is None:
-            return cmd_tui(args)  # the app restores the collector once its first rows are up
+            try:
+                return cmd_tui(args)  # the app restores the collector once its first rows are up
+            finally:
+                startup.end(freeze=False)  # a no-op then; covers a TUI that never started
         startup.end(freeze=False)  # headless commands: the usual collector from here on
         return args.func(args)
     except KeyboardInterrupt:
