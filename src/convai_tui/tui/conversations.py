@@ -16,6 +16,7 @@ from ..services import ConversationFilter
 from ..textutil import one_line
 from ..timeline import mark
 from .render import mmss, result_text, short_when
+from .status import StatusLine
 from .vtable import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class ConversationsPane(Vertical):
         # row is there from the start, so nothing moves when they arrive.
         yield Horizontal(classes="filters", id="conv-filters")
         yield VirtualTable(id="conv-table")
-        yield Label("Waiting for the API…", id="conv-status", classes="status")
+        yield StatusLine("Waiting for the API…", id="conv-status")
 
     @property
     def filters_mounted(self) -> bool:
@@ -135,8 +136,7 @@ class ConversationsPane(Vertical):
         gen = self.generation
         agent_id = self.agent_id
         status = self.query_one("#conv-status", Label)
-        # The status line is one row whatever it says (.status): its updates need no layout pass.
-        status.update(f"Loading… ({self.loaded:,} loaded)", layout=False)
+        status.update(f"Loading… ({self.loaded:,} loaded)")
         first = not self.capp.first_rows.is_set()
         if first:
             mark("first-page-request")
@@ -152,7 +152,7 @@ class ConversationsPane(Vertical):
             if gen == self.generation and self.is_mounted:
                 self.fetching = False
                 self.table.loading = False
-                status.update(Text(f"Error: {exc}", style="red"), layout=False)
+                status.update(Text(f"Error: {exc}", style="red"))
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
             self.capp.first_rows.set()
             return
@@ -170,7 +170,7 @@ class ConversationsPane(Vertical):
         self.loaded += len(items)
         more = " · scroll for more" if self.has_more else ""
         what = f"matches for “{one_line(self.search_text, 30)}”" if self.search_text else "conversations"
-        status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.", layout=False)
+        status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.")
         if first:
             self.call_after_refresh(mark, "first-rows-painted")
         self.capp.first_rows.set()

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Label, Select
 
 from ..textutil import safe
 from ..workspace.diff import Row, SideBySide, side_by_side
+from .status import StatusLine
 
 if TYPE_CHECKING:
     from ..workspace.versions import PromptDraft
@@ -143,7 +144,7 @@ class DiffScreen(Screen):
             yield Select(opts, value=self.a, allow_blank=False, id="diff-a")
             yield Label("→", classes="arrow")
             yield Select(opts, value=self.b, allow_blank=False, id="diff-b")
-        yield Label("", id="diff-stats", classes="status")
+        yield StatusLine("", id="diff-stats")
         yield DiffView(id="diff-view")
         yield Footer()
 

@@ -15,6 +15,7 @@ from ..api.errors import ConvAIError
 from ..workspace.errors import WorkspaceError
 from ..workspace.versions import PromptDraft, PromptVersion, agent_draft
 from .screens import VersionsScreen
+from .status import StatusLine
 
 if TYPE_CHECKING:
     from ..api.models import Agent
@@ -65,7 +66,7 @@ class PromptPane(Vertical):
             yield Input(placeholder="First message", id="prompt-first", classes="wide")
             yield Input(placeholder="llm", id="prompt-llm", classes="llm")
             yield Input(placeholder="temp", id="prompt-temp", classes="temp")
-        yield Label("Waiting for the agent…", id="prompt-status", classes="status")
+        yield StatusLine("Waiting for the agent…", id="prompt-status")
 
     def on_mount(self) -> None:
         self.query_one("#prompt-text", TextArea).loading = True

@@ -21,6 +21,7 @@ from ..textutil import one_line, safe
 from ..workspace.scenarios import Scenario, builtin_scenarios
 from .render import analysis_text, result_text
 from .screens import ABScreen, ScenarioScreen
+from .status import StatusLine
 from .targets import fill_targets, pick_target
 from .transcript_view import TranscriptView
 
@@ -85,7 +86,7 @@ class SimulationPane(Vertical):
             yield Select([(Text("Local draft"), "draft")], value="draft", allow_blank=False, id="sim-target")
             yield Button("Run", id="sim-run", variant="primary")
             yield Button("A/B", id="sim-ab")
-        yield Label("Pick a scenario and press r to run it (e to edit it).", id="sim-status", classes="status")
+        yield StatusLine("Pick a scenario and press r to run it (e to edit it).", id="sim-status")
         with Horizontal(id="sim-lanes"):
             for lane_id in "ab":
                 with Vertical(id=f"sim-lane-{lane_id}", classes="lane" + (" -hidden" if lane_id == "b" else "")):

@@ -17,6 +17,7 @@ from ..textutil import one_line
 from .rungrid import RunGrid
 from .targets import fill_targets, pick_target
 from .screens import RunDetailScreen
+from .status import StatusLine
 
 if TYPE_CHECKING:
     from ..api.models import Agent, AgentTest, TestInvocation, TestRun
@@ -61,7 +62,7 @@ class TestsPane(Vertical):
             yield Input("1", id="tests-repeat", type="integer", max_length=2, classes="repeat")
             yield Button("Run", id="tests-run", variant="primary")
         yield RunGrid(id="tests-grid")
-        yield Label("Loading tests…", id="tests-status", classes="status")
+        yield StatusLine("Loading tests…", id="tests-status")
 
     def on_mount(self) -> None:
         self.grid.loading = True
@@ -100,9 +101,7 @@ class TestsPane(Vertical):
         self.grid.set_tests([(t.id, t.name, t.type) for t in self.tests], repeat)
 
     def _status(self, text: Text | str) -> None:
-        # One row whatever it says (.status): no layout pass, which would reflow the whole screen
-        # on every poll of a run.
-        self.query_one("#tests-status", Label).update(text, layout=False)
+        self.query_one("#tests-status", StatusLine).update(text)
 
     # ------------------------------------------------------------------ running
     def target(self) -> tuple[str, RunTarget]:
