@@ -127,9 +127,9 @@ class Backend:
         async with self._start_lock:
             if self.client is not None:
                 return
-            # Importing httpx/pydantic and building the client (an SSL context for https) take
-            # tens of ms: do it off the event loop so the UI keeps painting meanwhile.
-            ConvAIClient = await asyncio.to_thread(_import_client)
+            # The TUI has imported the client already, on its main thread, just after its first
+            # frame (in a worker thread the import fought the UI for the GIL and both were slower).
+            ConvAIClient = _import_client()
 
             if self.demo:
                 from .emulator.seed import SEED_NOW
