@@ -79,11 +79,16 @@ async def run_simulation(
     branch_id: str | None = None,
     agent_config_override: AgentConfigOverride | None = None,
 ) -> AsyncIterator[SimulationUpdate]:
+    # simulate-conversation runs only the agent's live config: a branch, a saved version or a draft
+    # can only be simulated through run-tests. Whatever road an earlier run took, this one is a test.
+    if branch_id or agent_config_override:
+        if road == "stream":
+            raise ValueError("the stream road runs only the live config: a branch or an override needs the test road")
+        yield RoadChosen("test", "a branch, a saved version or the draft runs as a simulation test (run-tests)")
+        async for upd in _run_as_test(client, agent_id, request, branch_id, agent_config_override):
+            yield upd
+        return
     chosen = road if road != "auto" else getattr(client, _ROAD_MEMO, "auto")
-    # A branch or a draft can only be simulated through run-tests (the stream has no such knobs).
-    if chosen == "auto" and (branch_id or agent_config_override):
-        chosen = "test"
-        yield RoadChosen("test", "a branch or local draft is simulated as a simulation test (run-tests)")
     if chosen in ("auto", "stream"):
         turns: list[TranscriptTurn] = []
         try:
@@ -105,8 +110,9 @@ async def run_simulation(
                 raise
             setattr(client, _ROAD_MEMO, "test")
             yield RoadChosen("test", "the stream endpoint is gone on this server; using a simulation test")
-    elif chosen == "test" and road == "test":
-        yield RoadChosen("test", "simulation test (agent-testing + run-tests)")
+    else:  # asked for, or remembered: this server has no stream endpoint
+        yield RoadChosen("test", "simulation test (agent-testing + run-tests)" if road == "test" else
+                         "simulation test (this server no longer offers the stream)")
     async for upd in _run_as_test(client, agent_id, request, branch_id, agent_config_override):
         yield upd
 

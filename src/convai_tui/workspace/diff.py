@@ -211,47 +211,54 @@ def unified(old: str, new: str, old_label: str, new_label: str, context: int = 3
     return list(difflib.unified_diff(_lines(old), _lines(new), old_label, new_label, n=context, lineterm=""))
 
 
-# ---------------------------------------------------------------------------- terminal rendering
-
-RED, GREEN, CYAN, DIM, BOLD, REV, RESET = "\x1b[31m", "\x1b[32m", "\x1b[36m", "\x1b[2m", "\x1b[1m", "\x1b[7m", "\x1b[0m"
+# ---------------------------------------------------------------------------- two-column layout
 
 
-def colour_unified(lines: Iterable[str], colour: bool) -> Iterable[str]:
-    for ln in lines:
-        if not colour:
-            yield ln
-        elif ln.startswith(("+++", "---")):
-            yield BOLD + ln + RESET
-        elif ln.startswith("@@"):
-            yield CYAN + ln + RESET
-        elif ln.startswith("+"):
-            yield GREEN + ln + RESET
-        elif ln.startswith("-"):
-            yield RED + ln + RESET
-        else:
-            yield ln
+@dataclass(slots=True)
+class Cell:
+    """One side of a laid-out row: its text cut to the column width, and the changed spans in it."""
+
+    number: int | None
+    text: str
+    spans: list[tuple[int, int]]
+    changed: bool  # a deleted/inserted/replaced line on this side
 
 
-def _cell(text: str, spans: list[tuple[int, int]], width: int, colour: bool, base: str) -> str:
+@dataclass(slots=True)
+class LaidOutRow:
+    left: Cell | None  # None for both: a gap between hunks ("⋯")
+    mark: str
+    right: Cell | None
+
+    @property
+    def is_gap(self) -> bool:
+        return self.left is None
+
+    def plain(self, col: int) -> str:
+        if self.left is None or self.right is None:
+            return "⋯"
+        ln = f"{self.left.number:>5} " if self.left.number else "      "
+        rn = f"{self.right.number:>5} " if self.right.number else "      "
+        return f"{ln}{self.left.text:<{col}} {self.mark} {rn}{self.right.text}".rstrip()
+
+
+MARKS = {"equal": " ", "insert": ">", "delete": "<", "replace": "|"}
+
+
+def _cut(text: str, spans: list[tuple[int, int]], width: int) -> tuple[str, list[tuple[int, int]]]:
     text = text.expandtabs(4)
     shown = text if len(text) <= width else text[: width - 1] + "…"
-    pad = " " * (width - len(shown))
-    if not colour:
-        return shown + pad
-    out = []
-    pos = 0
-    for s, e in spans:
-        s, e = min(s, len(shown)), min(e, len(shown))
-        out.append(base + shown[pos:s])
-        out.append(base + REV + shown[s:e] + RESET)
-        pos = e
-    out.append(base + shown[pos:] + RESET)
-    return "".join(out) + pad
+    return shown, [(min(s, len(shown)), min(e, len(shown))) for s, e in spans if s < len(shown)]
 
 
-def render_side_by_side(sbs: SideBySide, width: int, colour: bool, context: int | None = 3) -> Iterable[str]:
-    """Two columns with line numbers; ``context`` lines around changes (None: everything)."""
-    col = max(10, (width - 3 - 2 * 6) // 2)
+def column_width(width: int) -> int:
+    return max(10, (width - 3 - 2 * 6) // 2)
+
+
+def lay_out_side_by_side(sbs: SideBySide, width: int, context: int | None = 3) -> Iterable[LaidOutRow]:
+    """Rows for a two-column terminal rendering ``width`` cells wide, with ``context`` lines around
+    changes (None: every line) and a gap row between hunks. No styling: the caller renders."""
+    col = column_width(width)
     keep = set(range(len(sbs.rows)))
     if context is not None:
         keep = set()
@@ -259,16 +266,14 @@ def render_side_by_side(sbs: SideBySide, width: int, colour: bool, context: int 
             if r.kind != "equal":
                 keep.update(range(max(0, i - context), min(len(sbs.rows), i + context + 1)))
     last = -1
-    marks = {"equal": " ", "insert": ">", "delete": "<", "replace": "|"}
     for i, r in enumerate(sbs.rows):
         if i not in keep:
             continue
         if last != -1 and i != last + 1:
-            yield (DIM if colour else "") + "⋯" + (RESET if colour else "")
+            yield LaidOutRow(None, "", None)
         last = i
-        lbase = RED if colour and r.kind in ("delete", "replace") else ""
-        rbase = GREEN if colour and r.kind in ("insert", "replace") else ""
-        ln = f"{r.left_no:>5} " if r.left_no else "      "
-        rn = f"{r.right_no:>5} " if r.right_no else "      "
-        yield (f"{ln}{_cell(r.left, r.left_spans, col, colour, lbase)} {marks[r.kind]} "
-               f"{rn}{_cell(r.right, r.right_spans, col, colour, rbase)}").rstrip()
+        lt, ls = _cut(r.left, r.left_spans, col)
+        rt, rs = _cut(r.right, r.right_spans, col)
+        yield LaidOutRow(Cell(r.left_no, lt, ls if r.kind == "replace" else [], r.kind in ("delete", "replace")),
+                         MARKS[r.kind],
+                         Cell(r.right_no, rt, rs if r.kind == "replace" else [], r.kind in ("insert", "replace")))

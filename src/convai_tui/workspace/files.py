@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -21,11 +22,12 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
 import tomli_w
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
+
+if TYPE_CHECKING:  # pydantic is imported on first validation: reading convai.toml at start-up needs none
+    from pydantic import BaseModel
 
 
 from .errors import ExternalEditConflict, FileFormatError, WorkspaceError  # noqa: E402,F401
@@ -103,7 +105,9 @@ def key_position(text: str, loc: tuple[Any, ...]) -> tuple[int, int]:
     return 1, 1
 
 
-def validate(path: Path, text: str, data: dict[str, Any], model: type[BaseModel]) -> BaseModel:
+def validate(path: Path, text: str, data: dict[str, Any], model: "type[BaseModel]") -> "BaseModel":
+    from pydantic import ValidationError as PydanticValidationError
+
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
@@ -120,6 +124,7 @@ class Loaded:
     path: Path
     data: dict[str, Any]
     digest: str  # sha256 of the bytes as loaded (for external-edit detection)
+    text: str = ""  # the file's text as parsed (for error positions)
 
 
 def read(path: Path) -> Loaded:
@@ -131,7 +136,8 @@ def read(path: Path) -> Loaded:
         raise WorkspaceError(f"{path}: is a directory, expected a TOML file") from None
     except PermissionError:
         raise WorkspaceError(f"{path}: permission denied") from None
-    return Loaded(path, parse_toml(path, raw), sha256(raw))
+    data = parse_toml(path, raw)
+    return Loaded(path, data, sha256(raw), raw.decode("utf-8"))
 
 
 def current_digest(path: Path) -> str | None:
@@ -191,12 +197,12 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _os_message(path: Path, exc: OSError) -> str:
+def _os_message(path: Path, exc: OSError, what: str = "not saved") -> str:
     if exc.errno == errno.ENOSPC:
-        return f"{path}: not saved: the disk is full (the previous version is intact)."
+        return f"{path}: {what}: the disk is full (the previous version is intact)."
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{path}: not saved: the workspace is read-only or not writable (the previous version is intact)."
-    return f"{path}: not saved: {exc.strerror or exc} (the previous version is intact)."
+        return f"{path}: {what}: the workspace is read-only or not writable (the previous version is intact)."
+    return f"{path}: {what}: {exc.strerror or exc} (the previous version is intact)."
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
@@ -214,3 +220,47 @@ def safe_filename(name: str, *, default: str = "untitled", max_len: int = 80) ->
     if s.lower() in _RESERVED:
         s += "_"
     return s
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def exclusive_output(path: Path) -> Iterator[TextIO]:
+    """A text file that appears at ``path`` only once it is complete.
+
+    It is written to a new temporary file beside ``path``, created exclusively with a random name (a
+    file or a symlink someone placed there is never opened or followed), with the permissions the
+    umask gives, then renamed over ``path``. On any error the temporary file is removed and the error
+    is a :class:`WorkspaceError` saying what happened; ``path`` is untouched.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise WorkspaceError(f"{path}: is a directory; give a file name")
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=directory)
+    except OSError as exc:
+        raise WorkspaceError(_os_message(path, exc, "not written")) from None
+    done = False
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+        done = True
+        _fsync_dir(directory)
+    except OSError as exc:
+        raise WorkspaceError(_os_message(path, exc, "not written")) from None
+    finally:
+        if not done:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

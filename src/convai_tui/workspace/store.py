@@ -20,17 +20,17 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import files as F
+from .config import CONFIG_NAME, WorkspaceConfig, read_config
 from .scenarios import Criterion, Scenario, ToolMock
-from .versions import PromptDraft, PromptVersion
+from .versions import PromptDraft, PromptVersion, draft_hash  # noqa: F401  (draft_hash: re-exported)
 
-CONFIG_NAME = "convai.toml"
 _VERSION_RE = re.compile(r"^v(\d{1,6})\.toml$")
 
 
@@ -38,31 +38,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def draft_hash(d: PromptDraft) -> str:
-    blob = json.dumps([d.prompt.replace("\r\n", "\n"), d.first_message, d.llm, d.temperature], ensure_ascii=False)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 # --------------------------------------------------------------------------- file schemas
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class WorkspaceConfig(_Strict):
-    base_url: str | None = None
-    default_agent: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_key(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for k in data:
-                if "key" in str(k).lower() or "token" in str(k).lower() or "secret" in str(k).lower():
-                    raise ValueError(f"{k!r} does not belong here: secrets never go in the workspace; "
-                                     "set ELEVENLABS_API_KEY or use --api-key-file")
-        return data
 
 
 class PromptFields(_Strict):
@@ -87,7 +67,7 @@ class PromptVersionFile(PromptFields):
 
 
 class DraftFile(PromptFields):
-    saved: dt.datetime
+    saved: dt.datetime | None = None  # a hand-written draft needs only the prompt fields
     based_on: int | None = None
 
 
@@ -216,12 +196,15 @@ class Workspace:
         return self.config_path.is_file()
 
     def config(self) -> WorkspaceConfig:
-        if not self.config_path.exists():
-            return WorkspaceConfig()
-        return self._load(self.config_path, WorkspaceConfig)  # type: ignore[return-value]
+        cfg, digest = read_config(self.root)
+        if digest is not None:
+            self._digests[self.config_path] = digest
+        return cfg
 
     def save_config(self, cfg: WorkspaceConfig) -> None:
-        self._write(self.config_path, cfg)
+        data = F.dump_toml(cfg.to_data())
+        self._digests[self.config_path] = F.atomic_write(self.config_path, data,
+                                                         expected_digest=self._digests.get(self.config_path))
 
     def init(self, *, base_url: str | None = None, default_agent: str | None = None) -> None:
         cfg = self.config()
@@ -309,16 +292,27 @@ class Workspace:
         df = DraftFile(**PromptFields.of(draft).model_dump(), saved=utcnow(), based_on=based_on)
         self._write(self.draft_path(agent_id), df, check=False)  # the draft is ours alone
 
-    def load_draft(self, agent_id: str) -> tuple[PromptDraft, dt.datetime] | None:
+    def load_draft(self, agent_id: str, *, strict: bool = False) -> tuple[PromptDraft, dt.datetime | None] | None:
+        """The draft and when it was autosaved (None for a hand-written draft); None: no draft.
+        A malformed draft is skipped (noted in ``problems``), or with ``strict`` raised."""
         path = self.draft_path(agent_id)
         if not path.exists():
             return None
         try:
             df: DraftFile = self._load(path, DraftFile)  # type: ignore[assignment]
         except F.WorkspaceError as exc:
+            if strict:
+                raise
             self._skip(exc)
             return None
-        return df.draft(), df.saved
+        draft = df.draft()
+        missing = {"first_message", "llm", "temperature"} - df.model_fields_set
+        if missing:  # a hand-written draft with just the prompt: the rest is the remote's, as last pulled
+            af = self.agent_file(agent_id) if (self.agent_dir(agent_id) / "agent.toml").exists() else None
+            base = af.pulled.draft() if af and af.pulled else None
+            if base is not None:
+                draft = replace(draft, **{k: getattr(base, k) for k in missing})
+        return draft, df.saved
 
     def clear_draft(self, agent_id: str) -> None:
         try:

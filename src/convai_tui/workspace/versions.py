@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -24,6 +26,18 @@ class PromptDraft:
         if self.temperature is not None:
             p["temperature"] = self.temperature
         return {"agent": {"prompt": p, "first_message": self.first_message}}
+
+
+def draft_hash(d: PromptDraft) -> str:
+    """The content hash of a prompt's editable fields (16 hex digits; targets show the first 8)."""
+    blob = json.dumps([d.prompt.replace("\r\n", "\n"), d.first_message, d.llm, d.temperature], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def draft_text(d: PromptDraft) -> str:
+    """The whole editable prompt as one text, settings first so they diff too."""
+    head = [f"# llm: {d.llm}", f"# temperature: {d.temperature}", f"# first_message: {d.first_message}", ""]
+    return "\n".join(head) + d.prompt
 
 
 def agent_draft(agent: Any) -> PromptDraft:
