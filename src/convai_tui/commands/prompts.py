@@ -1,0 +1,162 @@
+"""``pull``, ``push``, ``diff``, ``versions``, ``branches``: parse -> services -> print."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+
+from ..services.prompts import DiffResult, PushConflict
+from ..services.session import Session
+from .output import Output, styled
+from .render import print_conflict_diffs, print_side_by_side, print_unified, ts
+from .runner import EXIT_CONFLICT, EXIT_OK, run, warn_problems
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    async def body(s: Session, out: Output) -> int:
+        res = await s.prompts.pull(args.agent_id, branch=args.branch, with_tests=not args.no_tests)
+        warn_problems(s, out)
+        if args.json:
+            out.json({"agent_id": res.agent_id, "branch_id": res.branch_id, "branch": res.branch_name,
+                      "remote_version_id": res.remote_version_id,
+                      "saved_version": res.version.number if res.version else None,
+                      "tests_written": res.tests_written, "tests_kept": res.tests_kept})
+            return EXIT_OK
+        saved = f" -> saved as v{res.version.number}" if res.version else " (already the latest version)"
+        out.line(f"pulled {res.agent_id} ({res.branch_name}, {res.remote_version_id or 'no version id'}){saved}")
+        for t in res.tests_written:
+            out.line(f"  test: {t}")
+        for t in res.tests_kept:
+            out.line(f"  kept: {t}")
+        return EXIT_OK
+
+    return run(args, body)
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    async def body(s: Session, out: Output) -> int:
+        from ..services.errors import UsageError
+
+        agent_id = s.agent_id(args.agent)
+        if args.create_branch and not args.branch:
+            raise UsageError("--create-branch needs --branch NAME")
+        label, local = s.prompts.push_source(agent_id, version=args.version, draft=args.draft)
+        try:
+            res = await s.prompts.push(agent_id, local, label=label, branch=None if args.create_branch else args.branch,
+                                       create_branch=args.branch if args.create_branch else None,
+                                       message=args.message, force=args.force, record_version=args.draft)
+        except PushConflict as c:
+            out.error(str(c))
+            print_conflict_diffs(out, DiffResult("base (last pull)", f"remote ({c.remote_version})", c.base,
+                                                 c.remote).unified(),
+                                 DiffResult("base (last pull)", label, c.base, c.local).unified(), label)
+            return EXIT_CONFLICT
+        recorded = f" (kept as v{res.version.number})" if res.version and args.draft else ""
+        if args.json:
+            out.json({"agent_id": agent_id, "pushed": res.pushed, "branch_id": res.branch_id,
+                      "branch": res.branch_name, "version_id": res.version_id,
+                      "local_version": res.version.number if res.version else None,
+                      "created_branch": res.created_branch, "forced": res.forced})
+        else:
+            out.line(f"pushed {res.pushed}{recorded} to {agent_id} (branch {res.branch_name}) -> {res.version_id}"
+                     + (" (forced)" if res.forced else ""))
+        return EXIT_OK
+
+    return run(args, body)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    async def body(s: Session, out: Output) -> int:
+        agent_id = s.agent_id(args.agent)
+        b = args.b
+        if b is None:
+            if s.prompts.has_draft(agent_id):
+                b = "draft"
+            else:
+                b = "latest"
+                out.note(f"no draft ({s.workspace.draft_path(agent_id)} does not exist): comparing with the latest "
+                         "version")
+        diff = s.prompts.diff(agent_id, args.a, b)
+        warn_problems(s, out)
+        if diff.a == diff.b:
+            out.line(f"{diff.a_label} and {diff.b_label} are identical")
+            return EXIT_OK
+        if args.side_by_side:
+            width = args.width or shutil.get_terminal_size((160, 40)).columns
+            print_side_by_side(out, diff, width, context=args.context)
+        else:
+            print_unified(out, diff.unified(context=args.context))
+        return EXIT_OK
+
+    return run(args, body)
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    async def body(s: Session, out: Output) -> int:
+        agent_id = s.agent_id(args.agent)
+        if args.number is not None:
+            v = s.prompts.version(agent_id, args.number)
+            warn_problems(s, out)
+            if args.json:
+                d = v.draft
+                out.json({"number": v.number, "prompt": d.prompt, "first_message": d.first_message, "llm": d.llm,
+                          "temperature": d.temperature, "message": v.message, "source": v.source})
+            else:
+                from ..workspace.versions import draft_text
+
+                out.line(draft_text(v.draft))
+            return EXIT_OK
+        versions = s.prompts.versions(agent_id)
+        warn_problems(s, out)
+        if args.json:
+            out.json([{"number": v.number, "created": v.created, "message": v.message, "source": v.source}
+                      for v in versions])
+            return EXIT_OK
+        for v in versions:
+            out.line(styled(f"v{v.number:<4}", "bold"), f" {ts(int(v.created))}  ",
+                     styled(f"{v.source:<28}", "cyan", single_line=True), " ", styled(v.message, single_line=True))
+        return EXIT_OK
+
+    return run(args, body)
+
+
+def cmd_branches_list(args: argparse.Namespace) -> int:
+    async def body(s: Session, out: Output) -> int:
+        agent_id = s.agent_id(args.agent)
+        agent, branches = await s.agents.with_branches(agent_id)
+        if args.json:
+            out.json([b.to_wire() for b in branches])
+            return EXIT_OK
+        for b in branches:
+            main = " (main)" if b.id == agent.main_branch_id else ""
+            out.line(styled(b.name, single_line=True), main, "\t", styled(b.id, single_line=True), "\t",
+                     styled(b.description, single_line=True))
+        return EXIT_OK
+
+    return run(args, body)
+
+
+def cmd_branches_create(args: argparse.Namespace) -> int:
+    async def body(s: Session, out: Output) -> int:
+        agent_id = s.agent_id(args.agent)
+        bid, vid = await s.agents.create_branch(agent_id, args.name, args.description)
+        if args.json:
+            out.json({"created_branch_id": bid, "created_version_id": vid})
+        else:
+            out.line(f"created branch {args.name} ({bid})")
+        return EXIT_OK
+
+    return run(args, body)
+
+
+def cmd_branches_merge(args: argparse.Namespace) -> int:
+    async def body(s: Session, out: Output) -> int:
+        agent_id = s.agent_id(args.agent)
+        into = await s.agents.merge(agent_id, args.source, into=args.into, archive=args.archive)
+        if args.json:
+            out.json({"merged": args.source, "into": into, "archived": bool(args.archive)})
+        else:
+            out.line(f"merged {args.source} into {into}" + (" (archived it)" if args.archive else ""))
+        return EXIT_OK
+
+    return run(args, body)
