@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from rich.text import Text
 from textual import on, work
@@ -12,21 +12,24 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.message import Message
 from textual.widgets import Footer, Label, Static, Tab, Tabs
 
 from ..api.errors import ConvAIError
-from ..services import Backend, RunTarget
-from ..textutil import one_line
+from ..services.errors import UsageError
+from ..services.session import Session, Settings
+from ..services.targets import RunTarget
+from ..textutil import one_line, safe
 from ..timeline import mark
+from .messages import AgentChanged, FeedbackChanged, OpenTranscript, ShowPane, UseAsHistory
+from .widgets.agent_switcher import AgentSwitcher
+from .widgets.targets import TargetChoice
 
 if TYPE_CHECKING:
-    from ..api.models import Agent, Conversation
-    from ..workspace.scenarios import Scenario
-    from .conversations import ConversationsPane
-    from .prompt import PromptPane
-    from .simulation import SimulationPane
-    from .tests_grid import TestsPane
+    from ..api.models import Agent, Branch
+    from .conversations.pane import ConversationsPane
+    from .prompt.pane import PromptPane
+    from .simulation.pane import SimulationPane
+    from .tests.pane import TestsPane
 
 PANES = ("conversations", "prompt", "simulation", "tests")
 COMPACT_WIDTH = 110
@@ -34,45 +37,13 @@ COMPACT_HEIGHT = 30
 FIRST_ROWS_WAIT = 0.5  # seconds the other panes wait for the first rows before being built
 
 
-class AgentSwitcher(Static):
-    """The agent in use; `a` anywhere or a click opens the list (lighter than a Select). It takes
-    no keyboard focus, so Enter always belongs to the pane you are in."""
-
-    class Changed(Message):
-        def __init__(self, switcher: "AgentSwitcher", value: str) -> None:
-            super().__init__()
-            self.switcher, self.value = switcher, value
-
-        @property
-        def control(self) -> "AgentSwitcher":
-            return self.switcher
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(Text("Agent… ▾", style="dim"), **kw)
-        self.agents: list[tuple[str, str]] = []  # (name, id)
-        self._value: str | None = None
-
-    def set_agents(self, agents: list[tuple[str, str]]) -> None:
-        self.agents = agents
-
-    @property
-    def value(self) -> str | None:
-        return self._value
-
-    @value.setter
-    def value(self, agent_id: str) -> None:
-        name = next((n for n, i in self.agents if i == agent_id), agent_id)
-        self.update(Text(f"{one_line(name, 36)} ▾"))
-        if agent_id != self._value:
-            self._value = agent_id
-            self.post_message(self.Changed(self, agent_id))
-
-    def on_click(self) -> None:
-        self.app.action_pick_agent()  # type: ignore[attr-defined]
-
-
 class MainScreen(Screen):
     AUTO_FOCUS = None  # the conversations table takes focus once the panes exist
+
+    @property
+    def capp(self) -> "ConvaiApp":
+        """The app that built this screen (they live in one module)."""
+        return cast("ConvaiApp", self.app)
     BINDINGS = [
         Binding("1", "app.show_pane('conversations')", "Convs", show=False),
         Binding("2", "app.show_pane('prompt')", "Prompt", show=False),
@@ -101,7 +72,7 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         # First frame: the layout and the pane titles. Everything else starts right after it.
         mark("screen-mounted")
-        self.app._layout()  # type: ignore[attr-defined]
+        self.capp._layout()
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -111,25 +82,26 @@ class MainScreen(Screen):
         # built after the first page of rows is on screen, so the first rows wait for nothing
         # but the conversations pane (see _build_rest).
         mark("first-frame")
-        if not self.app.no_key:  # type: ignore[attr-defined]
-            from ..services import _import_client
+        if not self.capp.no_key:
+            from ..api import client, models  # noqa: F401  (here, on this thread: see above)
 
-            _import_client()
             mark("client-imported")
-        self.app.boot()  # type: ignore[attr-defined]
+        self.capp.boot()
         self.call_later(self._build_conversations)
 
-    async def _mount_body(self, pane: str, cls: type[Widget]) -> None:
+    async def _mount_body(self, pane: str, body: Widget) -> None:
         frame = self.query_one(f"#{pane}")
         await frame.query(".placeholder").remove()
-        await frame.mount(cls(id=f"{pane}-body", classes="pane-body"))
+        await frame.mount(body)
 
     async def _build_conversations(self) -> None:
-        from .conversations import ConversationsPane
+        from .conversations.pane import ConversationsPane
 
-        await self._mount_body("conversations", ConversationsPane)
+        capp = self.capp
+        await self._mount_body("conversations", ConversationsPane(
+            capp.session, capp.first_rows, id="conversations-body", classes="pane-body"))
         mark("conversations-pane")
-        self.app.conversations_ready()  # type: ignore[attr-defined]
+        self.capp.conversations_ready()
         self.run_worker(self._build_rest(), group="panes", exclusive=True)
 
     async def _next_frame(self) -> None:
@@ -145,28 +117,28 @@ class MainScreen(Screen):
         # Wait for the first rows (or give up waiting after a moment: a slow API must not keep
         # the other panes from being built), then build one pane per frame so keys and the
         # first rows' frame are never held up behind the whole construction.
-        capp = self.app
+        capp = self.capp
         try:
-            await asyncio.wait_for(capp.first_rows.wait(), FIRST_ROWS_WAIT)  # type: ignore[attr-defined]
+            await asyncio.wait_for(capp.first_rows.wait(), FIRST_ROWS_WAIT)
         except asyncio.TimeoutError:
             pass
         await self._next_frame()  # the first rows go out before the imports below
-        await capp.conversations_pane.mount_filters()  # type: ignore[attr-defined]
+        await capp.conversations_pane.mount_filters()
         await self._next_frame()
-        from .prompt import PromptPane
-        from .simulation import SimulationPane
-        from .tests_grid import TestsPane
+        from .prompt.pane import PromptPane
+        from .simulation.pane import SimulationPane
+        from .tests.pane import TestsPane
 
         for pane, cls in (("prompt", PromptPane), ("simulation", SimulationPane), ("tests", TestsPane)):
-            await self._mount_body(pane, cls)
+            await self._mount_body(pane, cls(capp.session, id=f"{pane}-body", classes="pane-body"))
             await self._next_frame()
-        capp.main_ready()  # type: ignore[attr-defined]
+        capp.main_ready()
         # Freeze start-up objects out of the collector's scans now, and again once the first
         # rows are in when the API was slower than the panes (see freeze_startup_objects).
-        capp.freeze_startup_objects()  # type: ignore[attr-defined]
-        if not capp.first_rows.is_set():  # type: ignore[attr-defined]
-            await capp.first_rows.wait()  # type: ignore[attr-defined]
-            capp.freeze_startup_objects()  # type: ignore[attr-defined]
+        capp.freeze_startup_objects()
+        if not capp.first_rows.is_set():
+            await capp.first_rows.wait()
+            capp.freeze_startup_objects()
 
 
 class ConvaiApp(App):
@@ -178,12 +150,12 @@ class ConvaiApp(App):
         Binding("f1", "show_help_panel", "Keys", show=False),
     ]
 
-    def __init__(self, backend: Backend, *, agent_id: str | None = None, no_key: bool = False,
+    def __init__(self, session: Session, *, agent_id: str | None = None, no_key: bool | None = None,
                  compact: bool | None = None) -> None:
         super().__init__()
-        self.backend = backend
+        self.session = session
         self.initial_agent = agent_id
-        self.no_key = no_key
+        self.no_key = (not session.settings.has_key) if no_key is None else no_key
         self.force_compact = compact
         self.agent: Agent | None = None
         self.crash_report = ""
@@ -194,10 +166,18 @@ class ConvaiApp(App):
         self.first_rows = asyncio.Event()  # its first page is in (or failed)
         self.panes_ready = asyncio.Event()  # every pane exists
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notification passes the sanitiser: API text in an error (an escape sequence, a BEL, an
+        OSC 52 clipboard write) is shown, never sent to the terminal; the key never appears."""
+        message = safe(self.session.redact(str(message)))
+        title = safe(self.session.redact(str(title)))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # ------------------------------------------------------------------ layout
     def get_default_screen(self) -> Screen:
         if self.no_key:
-            from .screens import NoKeyScreen
+            from .no_key import NoKeyScreen
 
             return NoKeyScreen()
         return MainScreen()
@@ -324,25 +304,25 @@ class ConvaiApp(App):
     # ------------------------------------------------------------------ panes
     @property
     def conversations_pane(self) -> ConversationsPane:
-        from .conversations import ConversationsPane
+        from .conversations.pane import ConversationsPane
 
         return self.main.query_one(ConversationsPane)
 
     @property
     def prompt_pane(self) -> PromptPane:
-        from .prompt import PromptPane
+        from .prompt.pane import PromptPane
 
         return self.main.query_one(PromptPane)
 
     @property
     def simulation_pane(self) -> SimulationPane:
-        from .simulation import SimulationPane
+        from .simulation.pane import SimulationPane
 
         return self.main.query_one(SimulationPane)
 
     @property
     def tests_pane(self) -> TestsPane:
-        from .tests_grid import TestsPane
+        from .tests.pane import TestsPane
 
         return self.main.query_one(TestsPane)
 
@@ -350,29 +330,35 @@ class ConvaiApp(App):
     @work(exclusive=True, group="boot")
     async def boot(self) -> None:
         conn = self.main.query_one("#conn", Label)
-        conn.update("connecting…" if not self.backend.demo else "starting the demo emulator…")
+        session = self.session
+        conn.update("connecting…" if not session.demo else "starting the demo emulator…")
         try:
-            await self.backend.start()
-            agents = await self.backend.agents()
+            await session.start()
+            agents = await session.agents.list_all()
             mark("agents")
         except ConvAIError as exc:
-            conn.update(Text(f"⚠ {exc}", style="red"))
+            conn.update(Text(f"⚠ {safe(session.redact(str(exc)))}", style="red"))
             self.notify(str(exc), title="Cannot reach the API", severity="error", timeout=15, markup=False)
             return
-        label = self.backend.label
-        if not self.backend.demo and self.backend.api_key:
-            k = self.backend.api_key
-            label += f" · key {k[:3]}…{k[-2:]}" if len(k) > 10 else " · key ****"  # masked, never whole
-        conn.update(Text(f"● {one_line(label, 60)}", style="green"))
+        label = session.server_label
+        if not session.demo and session.settings.api_key:
+            label += f" · key {session.settings.masked_key}"  # masked, never whole
+        conn.update(Text(f"● {one_line(label, 90)}", style="green"))
+        if session.demo:
+            self.notify(f"The demo's workspace is {session.settings.workspace_dir}", title="Demo", timeout=6,
+                        markup=False)
+        for w in session.settings.warnings:
+            self.notify(w, severity="warning", markup=False)
         sel = self.main.query_one("#agent-select", AgentSwitcher)
         sel.set_agents([(a.name or a.agent_id, a.agent_id) for a in agents])
         if not agents:
             self.notify("This account has no agents yet.", severity="warning")
             return
         ids = [a.agent_id for a in agents]
-        first = self.initial_agent if self.initial_agent in ids else ids[0]
-        if self.initial_agent and self.initial_agent not in ids:
-            self.notify(f"Agent {self.initial_agent} not found; opened {first}.", severity="warning", markup=False)
+        wanted = self.initial_agent or session.agent_id_or_none()
+        first = wanted if wanted in ids else ids[0]
+        if wanted and wanted not in ids:
+            self.notify(f"Agent {wanted} not found; opened {first}.", severity="warning", markup=False)
         sel.value = first
 
     @on(AgentSwitcher.Changed, "#agent-select")
@@ -380,8 +366,12 @@ class ConvaiApp(App):
         if self.agent is None or self.agent.agent_id != event.value:
             self.load_agent(event.value)
 
+    @on(AgentSwitcher.Clicked)
+    def _switcher_clicked(self) -> None:
+        self.action_pick_agent()
+
     def action_pick_agent(self) -> None:
-        from .screens import PickScreen
+        from .widgets.dialogs import PickScreen
 
         sel = self.main.query_one("#agent-select", AgentSwitcher)
         if not sel.agents:
@@ -395,97 +385,80 @@ class ConvaiApp(App):
 
         self.push_screen(PickScreen("Switch agent", [(f"{one_line(n, 40)}  {i}", i) for n, i in sel.agents]), picked)
 
+    def target_choices(self, agent: Agent, branches: list[Branch]) -> list[TargetChoice]:
+        """What a run can target: the remote main branch, the editor's draft, each live branch, and each
+        saved version (newest first). The draft and versions apply to the branch the workspace pulled."""
+        prompts = self.session.prompts
+        pulled = prompts.pulled_branch(agent.agent_id)
+        pulled_name = next((b.name for b in branches if b.id == pulled), None) if pulled else None
+
+        def draft() -> RunTarget:
+            return RunTarget.for_draft(self.prompt_pane.current_draft(strict=True), branch_id=pulled,
+                                       branch_name=pulled_name)
+
+        choices = [TargetChoice("Remote (main)", "remote", RunTarget.remote, "remote"),
+                   TargetChoice("Draft (the editor)", "draft", draft, "draft")]
+        for b in branches:
+            if b.id != agent.main_branch_id and not b.is_archived:
+                choices.append(TargetChoice(f"Branch {one_line(b.name, 24)}", f"branch:{b.id}",
+                                            lambda b=b: RunTarget.for_branch(b.id, b.name), "branch"))
+        for v in reversed(prompts.versions(agent.agent_id)):
+            choices.append(TargetChoice(f"{v.label} {one_line(v.message or v.source, 24)}", f"v{v.number}",
+                                        lambda v=v: RunTarget.for_version(v.number, v.draft, branch_id=pulled,
+                                                                          branch_name=pulled_name), "version"))
+        return choices
+
     @work(exclusive=True, group="agent")
     async def load_agent(self, agent_id: str) -> None:
-        import asyncio
-
         await self.conversations_mounted.wait()
         # The conversation list needs only the id: start it now, not after the agent arrives.
         self.conversations_pane.load_agent(agent_id)
         try:
-            agent, branches = await asyncio.gather(self.backend.agent(agent_id), self.backend.branches(agent_id))
+            agent, branches = await self.session.agents.with_branches(agent_id)
         except ConvAIError as exc:
             self.notify(str(exc), title="Agent", severity="error", markup=False)
             return
         await self.panes_ready.wait()
         self.agent = agent
         self.sub_title = one_line(agent.name, 40)
-        targets: list[tuple[str, RunTarget]] = [("Local draft", RunTarget("draft", label="local draft")),
-                                                ("Remote (main)", RunTarget("remote", label="remote agent"))]
-        for b in branches:
-            if b.id != agent.main_branch_id and not b.is_archived:
-                targets.append((f"Branch {one_line(b.name, 24)}",
-                                RunTarget("branch", branch_id=b.id, label=f"branch {b.name}")))
-        self.prompt_pane.load_agent(agent)
-        # Simulations default to the remote agent over the stream; tests default to the remote too.
-        sim_targets = [targets[1], targets[0]] + targets[2:]
-        self.simulation_pane.load_agent(agent, sim_targets)
-        from ..workspace.files import WorkspaceError
-        from ..workspace.scenarios import builtin_scenarios
+        self.prompt_pane.load_agent(agent)  # records the remote as a version when new: before the choices
+        choices = self.target_choices(agent, branches)
+        self.simulation_pane.load_agent(agent, choices, self.session.simulations.scenarios(agent_id))
+        self.tests_pane.load_agent(agent, choices)
 
-        try:
-            saved = self.backend.workspace.scenarios(agent_id)
-        except WorkspaceError:
-            saved = []
-        names = {s.name for s in saved}
-        self.simulation_pane.set_scenarios(saved + [s for s in builtin_scenarios() if s.name not in names])
-        self.tests_pane.load_agent(agent, sim_targets)
+    # ------------------------------------------------------------------ messages from panes and screens
+    @on(OpenTranscript)
+    def _open_transcript(self, event: OpenTranscript) -> None:
+        self.open_transcript(event.conversation_id, event.turn)
 
-    # ------------------------------------------------------------------ cross-pane actions
     def open_transcript(self, conversation_id: str, turn: int | None = None) -> None:
-        from .screens import TranscriptScreen
+        from .conversations.transcript import TranscriptScreen
 
-        self.push_screen(TranscriptScreen(conversation_id, turn))
+        self.push_screen(TranscriptScreen(self.session, conversation_id, turn))
 
-    def feedback_changed(self, conversation_id: str, value: str | None) -> None:
-        self.conversations_pane.set_feedback(conversation_id, value)
+    @on(FeedbackChanged)
+    def _feedback_changed(self, event: FeedbackChanged) -> None:
+        self.conversations_pane.set_feedback(event.conversation_id, event.value)
 
-    def use_partial_history(self, turns: list[dict[str, Any]], conversation_id: str) -> None:
-        self.simulation_pane.use_partial_history(turns, conversation_id)
-        self.notify(f"The current scenario now continues {len(turns)} turns of this conversation.")
-
-    def scenario_saved(self, scenario: Scenario) -> None:
-        if self.agent is None:
+    @on(UseAsHistory)
+    def _use_as_history(self, event: UseAsHistory) -> None:
+        if not self.panes_ready.is_set():
             return
-        from ..workspace.files import ExternalEditConflict, WorkspaceError
+        self.simulation_pane.use_partial_history(event.turns, event.conversation_id)
+        self.notify(f"The current scenario now continues {len(event.turns)} turns of this conversation.")
 
-        try:
-            path = self.backend.workspace.save_scenario(self.agent.agent_id, scenario)
-        except ExternalEditConflict:
-            # a file of that name exists that this session did not load: never clobber it
-            self.notify(f"A scenario file named “{scenario.name}” already exists and was not loaded by this "
-                        "session; rename the scenario to keep both.", severity="warning", markup=False)
-            return
-        except WorkspaceError as exc:
-            self.notify(str(exc), title="Scenario not saved", severity="error", markup=False)
-            return
-        self.notify(f"Scenario saved to {path.relative_to(self.backend.workspace.root)}.", markup=False)
+    @on(AgentChanged)
+    def _agent_changed(self, event: AgentChanged) -> None:
+        if self.agent is not None and self.agent.agent_id == event.agent_id:
+            self.load_agent(event.agent_id)
 
-    @work(group="create-test")
-    async def create_test_from_conversation(self, conv: Conversation, upto: int, values: dict[str, Any]) -> None:
-        if self.agent is None:
-            return
-        try:
-            body = self.backend.test_from_conversation(conv, upto, **values)
-            agent = self.agent if self.agent.agent_id == conv.agent_id else await self.backend.agent(conv.agent_id)
-            test_id = await self.backend.create_test(agent, body)
-        except (ConvAIError, ValueError) as exc:
-            self.notify(str(exc), title="Test not created", severity="error", markup=False)
-            return
-        from ..workspace.files import WorkspaceError
-
-        try:
-            path = self.backend.workspace.save_test(conv.agent_id, body, remote_id=test_id, synced=True)
-            where = f" and saved to {path.relative_to(self.backend.workspace.root)}"
-        except WorkspaceError as exc:
-            where = f" (not saved to the workspace: {exc})"
-        self.notify(f"Created test “{body.name}” ({test_id}), attached it to the agent{where}.", markup=False)
-        if self.agent.agent_id == conv.agent_id:
-            self.load_agent(conv.agent_id)
+    @on(ShowPane)
+    def _show(self, event: ShowPane) -> None:
+        self.action_show_pane(event.pane)
 
     # ------------------------------------------------------------------ branches
     def action_create_branch(self) -> None:
-        from .screens import InputScreen
+        from .widgets.dialogs import InputScreen
 
         if self.agent is not None:
             self.push_screen(InputScreen("Create branch", "Name of the new branch (from the current main version)",
@@ -496,7 +469,7 @@ class ConvaiApp(App):
         if not name or self.agent is None:
             return
         try:
-            bid = await self.backend.create_branch(self.agent.agent_id, name)
+            bid, _ = await self.session.agents.create_branch(self.agent.agent_id, name)
         except ConvAIError as exc:
             self.notify(str(exc), title="Branch not created", severity="error", markup=False)
             return
@@ -504,35 +477,27 @@ class ConvaiApp(App):
         self.load_agent(self.agent.agent_id)
 
     def action_push_new_branch(self) -> None:
-        from .screens import InputScreen
-
-        if self.agent is not None:
-            self.push_screen(InputScreen("Push to a new branch", "Name of the branch to create with the editor's prompt",
-                                         "e.g. try-warmer-tone"), self._push_new_branch)
-
-    @work(group="branches")
-    async def _push_new_branch(self, name: str | None) -> None:
-        from ..workspace.errors import WorkspaceError
-
-        if not name or self.agent is None:
-            return
-        try:
-            draft = self.prompt_pane.current_draft(strict=True)
-            res = await self.backend.push_new_branch(self.agent.agent_id, draft, name)
-        except (ConvAIError, WorkspaceError, ValueError) as exc:
-            self.notify(str(exc), title="Not pushed", severity="error", markup=False)
-            return
-        self.notify(f"Created branch {name} with the editor's prompt ({res.version_id}).", markup=False)
-        self.load_agent(self.agent.agent_id)
-
-    @work(group="branches")
-    async def action_merge_branch(self) -> None:
-        from .screens import PickScreen
+        from .widgets.dialogs import InputScreen
 
         if self.agent is None:
             return
+
+        def go(name: str | None) -> None:
+            if name:
+                self.prompt_pane.push_to_new_branch(name)
+
+        self.push_screen(InputScreen("Push to a new branch", "Name of the branch to create with the editor's prompt",
+                                     "e.g. try-warmer-tone"), go)
+
+    @work(group="branches")
+    async def action_merge_branch(self) -> None:
+        from .widgets.dialogs import PickScreen
+
+        if self.agent is None:
+            return
+        agent_id = self.agent.agent_id
         try:
-            branches = [b for b in await self.backend.branches(self.agent.agent_id)
+            branches = [b for b in await self.session.agents.branches(agent_id)
                         if b.id != self.agent.main_branch_id and not b.is_archived]
         except ConvAIError as exc:
             self.notify(str(exc), title="Branches", severity="error", markup=False)
@@ -545,12 +510,12 @@ class ConvaiApp(App):
         if not picked:
             return
         try:
-            await self.backend.merge_branch(self.agent.agent_id, picked)
-        except ConvAIError as exc:
+            await self.session.agents.merge(agent_id, picked)
+        except (ConvAIError, UsageError) as exc:
             self.notify(str(exc), title="Merge failed", severity="error", markup=False)
             return
         self.notify("Merged into main; the prompt pane shows the new main version.")
-        self.load_agent(self.agent.agent_id)
+        self.load_agent(agent_id)
 
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -597,7 +562,7 @@ class ConvaiApp(App):
     async def on_unmount(self) -> None:
         import gc
 
-        await self.backend.close()
+        await self.session.close()
         gc.unfreeze()  # an app run inside a longer process (the tests) leaves nothing pinned
 
     def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
@@ -631,19 +596,14 @@ class ConvaiApp(App):
         tb = Traceback.from_exception(type(exc), exc, exc.__traceback__, show_locals=False, width=None)
         lines = self.console.render_lines(tb, self.console.options, pad=False)
         text = "\n".join("".join(seg.text for seg in line) for line in lines)
-        key = self.backend.api_key
-        if key:
-            text = text.replace(key, "***")
+        text = self.session.redact(text)
         self.crash_report = text
         self._exit_renderables.append(Segments(self.console.render(RichText(text), self.console.options)))
         self._close_messages_no_wait()
 
 
-def run_tui(*, demo: bool, base_url: str | None, api_key: str | None, agent_id: str | None,
-            workspace: str | None, demo_options: dict[str, Any] | None = None) -> int:
+def run_tui(settings: Settings) -> int:
     mark("tui-imported")
-    backend = Backend(api_key=api_key, base_url=base_url, demo=demo, workspace_dir=workspace,
-                      emulator_options=dict(demo_options or {}))
-    app = ConvaiApp(backend, agent_id=agent_id, no_key=not demo and not api_key)
+    app = ConvaiApp(Session(settings))
     app.run()
     return app.return_code or 0

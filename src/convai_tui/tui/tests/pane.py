@@ -11,18 +11,19 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
-from ..api.errors import ConvAIError
-from ..services import RunTarget
-from ..textutil import one_line
-from .rungrid import RunGrid
-from .targets import fill_targets, pick_target
-from .screens import RunDetailScreen
-from .status import StatusLine
+from ...api.errors import ConvAIError
+from ...services.errors import TargetError, UsageError
+from ...services.targets import RunTarget
+from ...services.tests import condition_of, repeat_index
+from ...textutil import one_line
+from ..widgets.rungrid import RunGrid
+from ..widgets.status import StatusLine
+from ..widgets.targets import TargetChoice, choice_for, fill_targets
+from .run_detail import RunDetailScreen
 
 if TYPE_CHECKING:
-    from ..api.models import Agent, AgentTest, TestInvocation, TestRun
-    from .app import ConvaiApp
-
+    from ...api.models import Agent, AgentTest, TestInvocation, TestRun
+    from ...services.session import Session
 
 
 def rate_text(passed: int, done: int) -> Text:
@@ -40,24 +41,22 @@ class TestsPane(Vertical):
         Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False),
     ]
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, session: Session, **kw: Any) -> None:
         super().__init__(**kw)
+        self.session = session
         self.agent: Agent | None = None
         self.tests: list[AgentTest] = []
+        self.missing: list[str] = []
         self.invocation: TestInvocation | None = None
         self.runs: dict[tuple[str, int], TestRun] = {}
-
+        self.run_target: RunTarget | None = None  # what the runs on the grid ran against
         self.repeat = 1
-        self.targets: list[tuple[str, RunTarget]] = []
+        self.targets: list[TargetChoice] = []
         self.polling = False
-
-    @property
-    def capp(self) -> "ConvaiApp":
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="controls"):
-            yield Select([(Text("Remote (main)"), "0")], value="0", allow_blank=False, id="tests-target")
+            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="tests-target")
             yield Label("×", classes="times")
             yield Input("1", id="tests-repeat", type="integer", max_length=2, classes="repeat")
             yield Button("Run", id="tests-run", variant="primary")
@@ -72,10 +71,14 @@ class TestsPane(Vertical):
         return self.query_one("#tests-grid", RunGrid)
 
     # ------------------------------------------------------------------ loading
-    def load_agent(self, agent: Agent, targets: list[tuple[str, RunTarget]]) -> None:
+    def load_agent(self, agent: Agent, targets: list[TargetChoice]) -> None:
+        sel = self.query_one("#tests-target", Select)
+        keep = sel.value if self.agent is not None and self.agent.agent_id == agent.agent_id else None
         self.agent = agent
         self.targets = targets
-        fill_targets(self.query_one("#tests-target", Select), targets)
+        fill_targets(sel, targets, keep)  # type: ignore[arg-type]
+        if self.polling:
+            return  # a reload while a run is in progress: the run keeps its grid
         self.invocation = None
         self.grid.loading = True
         self.load_tests()
@@ -84,18 +87,22 @@ class TestsPane(Vertical):
     async def load_tests(self) -> None:
         assert self.agent is not None
         try:
-            tests = await self.capp.backend.tests_for_agent(self.agent)
+            ts = await self.session.tests.for_agent(self.agent)
         except ConvAIError as exc:
             self.grid.loading = False
             self._status(Text(f"Could not load tests: {exc}", style="red"))
             self.app.notify(str(exc), title="Tests", severity="error", markup=False)
             return
-        self.tests = tests
+        self.tests, self.missing = ts.tests, ts.missing
         self.runs = {}
         self._build_grid(self.repeat)
         self.grid.loading = False
-        self._status(Text(f"{len(tests)} tests. Press r to run them "
-                          f"(× repeat count with +/-; target: remote, a branch or the local draft)."))
+        t = Text(f"{len(ts.tests)} tests. Press r to run them (× repeat count with +/-; target: remote, a branch, "
+                 "a saved version or the editor's draft).")
+        if ts.missing:
+            t.append(f" {len(ts.missing)} attached test(s) no longer exist: skipped.", style="yellow")
+            self.app.notify("\n".join(ts.missing), title="Skipped attached tests", severity="warning", markup=False)
+        self._status(t)
 
     def _build_grid(self, repeat: int) -> None:
         self.grid.set_tests([(t.id, t.name, t.type) for t in self.tests], repeat)
@@ -104,8 +111,9 @@ class TestsPane(Vertical):
         self.query_one("#tests-status", StatusLine).update(text)
 
     # ------------------------------------------------------------------ running
-    def target(self) -> tuple[str, RunTarget]:
-        return pick_target(self, self.targets, str(self.query_one("#tests-target", Select).value))
+    def target(self) -> RunTarget:
+        """The chosen target, resolved now (the draft is what the editor holds at this moment)."""
+        return choice_for(self.targets, self.query_one("#tests-target", Select).value).resolve()
 
     def _read_repeat(self) -> int | None:
         raw = self.query_one("#tests-repeat", Input).value.strip() or "1"
@@ -133,27 +141,32 @@ class TestsPane(Vertical):
         n = self._read_repeat()
         if n is None:
             return
+        try:
+            target = self.target()
+        except (TargetError, UsageError, LookupError) as exc:
+            self.app.notify(str(exc), title="Tests", severity="error", markup=False)
+            return
         self.repeat = n
         self.runs = {}
+        self.run_target = target
         self._build_grid(n)
         self.grid.set_statuses((t.id, i, "pending") for t in self.tests for i in range(n))
-        self.run_tests(n)
+        self.run_tests(n, target)
 
     @work(exclusive=True, group="tests-run")
-    async def run_tests(self, repeat: int) -> None:
+    async def run_tests(self, repeat: int, target: RunTarget) -> None:
         assert self.agent is not None
-        label, target = self.target()
         self.polling = True
-        self._status(f"Starting {len(self.tests) * repeat} runs against {one_line(label, 40)}…")
+        self._status(f"Starting {len(self.tests) * repeat} runs against {one_line(target.label, 60)}…")
+        tests = self.session.tests
         try:
-            inv = await self.capp.backend.run_tests(self.agent.agent_id, [t.id for t in self.tests], repeat=repeat,
-                                                    target=target, name=f"convai-tui: {label}")
+            inv = await tests.start(self.agent.agent_id, self.tests, target, repeat=repeat)
             self.invocation = inv
             self._apply(inv)
-            async for inv in self.capp.backend.poll(inv.id, initial_interval=0.3, max_interval=2.0):
+            async for inv in tests.poll(inv.id, initial_interval=0.3, max_interval=2.0):
                 self.invocation = inv
                 self._apply(inv)
-        except ConvAIError as exc:
+        except (ConvAIError, UsageError) as exc:
             self._status(Text(f"Run failed: {exc}", style="red"))
             self.app.notify(str(exc), title="Tests", severity="error", markup=False)
         finally:
@@ -164,10 +177,7 @@ class TestsPane(Vertical):
         seen_rep: dict[str, int] = {}
         changes: list[tuple[str, int, str]] = []
         for run in inv.test_runs:
-            rep = (run.__pydantic_extra__ or {}).get("repeat_index")  # (extra_fields copies the dict)
-            if not isinstance(rep, int):
-                rep = seen_rep.get(run.test_id, 0)
-            seen_rep[run.test_id] = rep + 1
+            rep = repeat_index(run, seen_rep)
             self.runs[(run.test_id, rep)] = run
             changes.append((run.test_id, rep, run.status))
         self.grid.set_statuses(changes)  # re-renders only the visible rows that changed, once each
@@ -182,6 +192,8 @@ class TestsPane(Vertical):
             t.append(f" · {c['pending']} pending…", style="yellow")
         if c["cancelled"]:
             t.append(f" · {c['cancelled']} cancelled", style="dim")
+        if self.run_target is not None:
+            t.append(f" · {one_line(self.run_target.label, 50)}", style="bold")
         t.append("  (Enter on a cell: details)", style="dim")
         self._status(t)
 
@@ -193,7 +205,7 @@ class TestsPane(Vertical):
     @work(group="tests-cancel")
     async def cancel_run(self, invocation_id: str) -> None:
         try:
-            await self.capp.backend.cancel(invocation_id)
+            await self.session.tests.cancel(invocation_id)
         except ConvAIError as exc:
             self.app.notify(str(exc), title="Cancel", severity="error", markup=False)
             return
@@ -209,7 +221,6 @@ class TestsPane(Vertical):
         if run is None:
             self.app.notify("No run for this cell yet: press r to run the tests.")
             return
-        cond = test.success_condition or "; ".join(test.success_conditions or []) or (
-            f"calls {test.tool_call_parameters.referenced_tool.id}" if test.tool_call_parameters
-            and test.tool_call_parameters.referenced_tool else "")
-        self.app.push_screen(RunDetailScreen(run, cond, rep))
+        target = self.run_target
+        self.app.push_screen(RunDetailScreen(run, condition_of(test), rep, target.label if target else "",
+                                             target.test_road if target else ""))

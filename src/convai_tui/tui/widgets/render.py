@@ -10,10 +10,10 @@ import time
 
 from rich.text import Text
 
-from ..textutil import one_line, safe
+from ...textutil import one_line, safe
 
 if TYPE_CHECKING:
-    from ..api.models import ConversationAnalysis, TranscriptTurn
+    from ...api.models import ConversationAnalysis, TranscriptTurn
 
 ROLE_STYLE = {"agent": "bold cyan", "user": "bold magenta"}
 RESULT_STYLE = {"success": "bold green", "failure": "bold red", "unknown": "yellow",

@@ -14,20 +14,23 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from ..api.errors import ConvAIError, StreamInterrupted
-from ..api.sim_events import Finished, NewTurns, Progress, RoadChosen
-from ..services import RunTarget
-from ..textutil import one_line, safe
-from ..workspace.scenarios import Scenario, builtin_scenarios
-from .render import analysis_text, result_text
-from .screens import ABScreen, ScenarioScreen
-from .status import StatusLine
-from .targets import fill_targets, pick_target
-from .transcript_view import TranscriptView
+from ...api.errors import ConvAIError, StreamInterrupted
+from ...api.sim_events import Finished, NewTurns, Progress, RoadChosen
+from ...services.errors import TargetError, UsageError
+from ...services.targets import RunTarget
+from ...textutil import one_line, safe
+from ...workspace.errors import WorkspaceError
+from ...workspace.scenarios import Scenario, builtin_scenarios
+from ..widgets.render import RESULT_ICON, RESULT_STYLE, analysis_text, result_text
+from ..widgets.status import StatusLine
+from ..widgets.targets import TargetChoice, choice_for, fill_targets
+from ..widgets.transcript_view import TranscriptView
+from .ab import ABScreen
+from .scenario import ScenarioScreen
 
 if TYPE_CHECKING:
-    from ..api.models import Agent, SimulationResponse
-    from .app import ConvaiApp
+    from ...api.models import Agent, SimulationResponse
+    from ...services.session import Session
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -35,13 +38,14 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 class SimRun:
     """State of one running simulation lane (A or B)."""
 
-    def __init__(self, pane: "SimulationPane", lane_id: str, label: str) -> None:
+    def __init__(self, pane: "SimulationPane", lane_id: str, target: RunTarget) -> None:
         self.head = pane.query_one(f"#sim-head-{lane_id}", Static)
         self.view = pane.query_one(f"#sim-turns-{lane_id}", TranscriptView)
         self.analysis = pane.query_one(f"#sim-analysis-{lane_id}", Static)
         self.notes: list[Text] = []
         self.analysis_rich: Text | None = None
-        self.label = label
+        self.target = target
+        self.label = target.label
         self.turns = 0
         self.road = ""
         self.started = time.monotonic()
@@ -68,22 +72,19 @@ class SimulationPane(Vertical):
         Binding("e", "edit", "Edit scenario"),
     ]
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, session: Session, **kw: Any) -> None:
         super().__init__(**kw)
+        self.session = session
         self.agent: Agent | None = None
         self.scenarios: list[Scenario] = builtin_scenarios()
         self.lanes: dict[str, SimRun] = {}
         self.sim_workers: list[Worker] = []
-        self.targets: list[tuple[str, RunTarget]] = []
-
-    @property
-    def capp(self) -> "ConvaiApp":
-        return self.app  # type: ignore[return-value]
+        self.targets: list[TargetChoice] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="controls"):
             yield Select(self._scenario_options(), value=0, allow_blank=False, id="sim-scenario")
-            yield Select([(Text("Local draft"), "draft")], value="draft", allow_blank=False, id="sim-target")
+            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="sim-target")
             yield Button("Run", id="sim-run", variant="primary")
             yield Button("A/B", id="sim-ab")
         yield StatusLine("Pick a scenario and press r to run it (e to edit it).", id="sim-status")
@@ -106,10 +107,13 @@ class SimulationPane(Vertical):
         idx = self.query_one("#sim-scenario", Select).value
         return self.scenarios[int(idx) if isinstance(idx, int) else 0]
 
-    def load_agent(self, agent: Agent, targets: list[tuple[str, RunTarget]]) -> None:
+    def load_agent(self, agent: Agent, targets: list[TargetChoice], scenarios: list[Scenario]) -> None:
+        sel = self.query_one("#sim-target", Select)
+        keep = sel.value if self.agent is not None and self.agent.agent_id == agent.agent_id else None
         self.agent = agent
         self.targets = targets
-        fill_targets(self.query_one("#sim-target", Select), targets)
+        fill_targets(sel, targets, keep)  # type: ignore[arg-type]
+        self.set_scenarios(scenarios)
 
     def set_scenarios(self, scenarios: list[Scenario], select: int = 0) -> None:
         self.scenarios = scenarios or builtin_scenarios()
@@ -117,10 +121,11 @@ class SimulationPane(Vertical):
         sel.set_options(self._scenario_options())
         sel.value = min(select, len(self.scenarios) - 1)
 
-    def target(self, key: str | None = None) -> tuple[str, RunTarget]:
+    def target(self, key: str | None = None) -> RunTarget:
+        """The chosen target, resolved now (the draft is what the editor holds at this moment)."""
         if key is None:
             key = str(self.query_one("#sim-target", Select).value)
-        return pick_target(self, self.targets, key)
+        return choice_for(self.targets, key).resolve()
 
     # ------------------------------------------------------------------ running
     @property
@@ -135,36 +140,45 @@ class SimulationPane(Vertical):
         if self.running:
             self.app.notify("A simulation is already running (x cancels it).", severity="warning")
             return
+        try:
+            target = self.target()
+        except (TargetError, UsageError, LookupError) as exc:
+            self.app.notify(str(exc), title="Simulation", severity="error", markup=False)
+            return
         self._set_ab(False)
-        label, target = self.target()
-        lane = self._start_lane("a", label)
+        lane = self._start_lane("a", target)
         self.sim_workers = [self._run_lane(lane, target)]
 
     @on(Button.Pressed, "#sim-ab")
     def action_ab(self) -> None:
         if self.agent is None or self.running:
             return
-        choices = [(label, str(i)) for i, (label, _) in enumerate(self.targets)]
-        draft_key = next((k for (lbl, k) in choices if self.targets[int(k)][1].kind == "draft"), choices[-1][1])
+        choices = [(c.label, c.key) for c in self.targets]
+        remote = next((c.key for c in self.targets if c.kind == "remote"), choices[0][1])
+        draft = next((c.key for c in self.targets if c.kind == "draft"), choices[-1][1])
 
         def go(picked: tuple[str, str] | None) -> None:
             if not picked:
                 return
+            try:
+                targets = [self.target(key) for key in picked]
+            except (TargetError, UsageError, LookupError) as exc:
+                self.app.notify(str(exc), title="A/B", severity="error", markup=False)
+                return
             self._set_ab(True)
-            runs = []
-            for lane_id, key in zip("ab", picked):
-                label, target = self.target(key)
-                runs.append(self._run_lane(self._start_lane(lane_id, label), target))
-            self.sim_workers = runs
+            self.sim_workers = [self._run_lane(self._start_lane(lane_id, t), t) for lane_id, t in zip("ab", targets)]
 
-        self.app.push_screen(ABScreen(choices, choices[0][1], draft_key), go)
+        self.app.push_screen(ABScreen(choices, remote, draft), go)
 
     def _set_ab(self, on_: bool) -> None:
         self.query_one("#sim-lane-b").set_class(not on_, "-hidden")
         self.query_one("#sim-compare").set_class(True, "-hidden")
+        if not on_:
+            self.lanes.pop("b", None)  # a single run after an A/B has one lane, not a stale B
 
-    def _start_lane(self, lane_id: str, label: str) -> SimRun:
-        run = SimRun(self, lane_id, label)
+    def _start_lane(self, lane_id: str, target: RunTarget) -> SimRun:
+        label = target.label
+        run = SimRun(self, lane_id, target)
         run.view.clear()
         run.analysis.update("")
         head = Text()
@@ -188,9 +202,8 @@ class SimulationPane(Vertical):
     @work(group="simulation")
     async def _run_lane(self, lane: SimRun, target: RunTarget) -> None:
         assert self.agent is not None
-        req = self.scenario.to_request()
         try:
-            async for upd in self.capp.backend.simulate(self.agent.agent_id, req, target):
+            async for upd in self.session.simulations.run(self.agent.agent_id, self.scenario, target):
                 if isinstance(upd, RoadChosen):
                     lane.road = "stream" if upd.road == "stream" else "simulation test"
                     lane.note(Text(f"road: {upd.reason}", style="dim italic"))
@@ -221,7 +234,7 @@ class SimulationPane(Vertical):
             lane.error = f"interrupted after {lane.turns} turns"
             lane.note(Text(f"⚠ {safe(str(exc))} The partial transcript is kept below.", style="bold red"))
             self.app.notify(str(exc), title="Simulation", severity="error", markup=False)
-        except ConvAIError as exc:
+        except (ConvAIError, UsageError) as exc:
             self._flush(lane)
             lane.error = str(exc)
             lane.note(Text(f"⚠ {safe(str(exc))}", style="bold red"))
@@ -246,20 +259,23 @@ class SimulationPane(Vertical):
         status = self.query_one("#sim-status", Label)
         if not self.lanes:
             return
-        parts = []
+        t = Text()
         for lane_id, lane in self.lanes.items():
+            if t:
+                t.append("   ")
             el = time.monotonic() - lane.started
+            name = f"{lane_id.upper()} " if len(self.lanes) > 1 else ""
+            road = f" · {lane.road}" if lane.road else ""
             if lane.running:
                 spin = SPINNER[int(el * 10) % len(SPINNER)]
-                parts.append(f"{spin} {lane_id.upper() if len(self.lanes) > 1 else ''} {lane.turns} turns · "
-                             f"{el:4.1f}s" + (f" · {lane.road}" if lane.road else ""))
+                t.append(f"{spin} {name}{lane.turns} turns · {el:4.1f}s{road}")
             elif lane.finished is not None:
-                parts.append(f"✓ {lane_id.upper() if len(self.lanes) > 1 else ''} {lane.turns} turns"
-                             + (f" · {lane.road}" if lane.road else "")
-                             + f" · call {lane.finished.analysis.call_successful}")
+                result = lane.finished.analysis.call_successful
+                t.append(f"{RESULT_ICON.get(result, '?')} {name}{lane.turns} turns{road} · call {safe(result)}",
+                         style=RESULT_STYLE.get(result, ""))
             elif lane.error:
-                parts.append(f"■ {lane_id.upper() if len(self.lanes) > 1 else ''} {one_line(lane.error, 60)}")
-        status.update("   ".join(parts))
+                t.append(f"■ {name}{one_line(lane.error, 60)}", style="yellow")
+        status.update(t)
 
     def _compare(self) -> None:
         """With A and B both done: a criterion-by-criterion comparison."""
@@ -282,8 +298,9 @@ class SimulationPane(Vertical):
             ra = ((a.finished.analysis.evaluation_criteria_results or {}).get(cid) if a.finished else None)
             rb = ((b.finished.analysis.evaluation_criteria_results or {}).get(cid) if b.finished else None)
             t.append(f"\n  {one_line(cid, 24):<24}  A ")
-            t.append_text(result_text(ra.result if ra else "unknown"))
-            t.append("    B ")
+            ta = result_text(ra.result if ra else "unknown")
+            t.append_text(ta)
+            t.append(" " * max(1, 12 - ta.cell_len) + "B ")
             t.append_text(result_text(rb.result if rb else "unknown"))
             if ra and rb and ra.result != rb.result:
                 t.append("   ← differs", style="bold yellow")
@@ -306,9 +323,26 @@ class SimulationPane(Vertical):
             i = int(idx) if isinstance(idx, int) else 0
             self.scenarios[i] = s
             self.set_scenarios(self.scenarios, i)
-            self.capp.scenario_saved(s)
+            self._save_scenario(s)
 
         self.app.push_screen(ScenarioScreen(self.scenario), saved)
+
+    def _save_scenario(self, scenario: Scenario) -> None:
+        from ...workspace.errors import ExternalEditConflict
+
+        if self.agent is None:
+            return
+        try:
+            path = self.session.simulations.save_scenario(self.agent.agent_id, scenario)
+        except ExternalEditConflict:
+            # a file of that name exists that this session did not load: never clobber it
+            self.app.notify(f"A scenario file named “{scenario.name}” already exists and was not loaded by this "
+                            "session; rename the scenario to keep both.", severity="warning", markup=False)
+            return
+        except WorkspaceError as exc:
+            self.app.notify(str(exc), title="Scenario not saved", severity="error", markup=False)
+            return
+        self.app.notify(f"Scenario saved to {path}.", markup=False)
 
     def use_partial_history(self, turns: list[dict[str, Any]], source: str) -> None:
         s = self.scenario

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..textutil import one_line
+from ...textutil import one_line
 
 NAME_W, TYPE_W, RATE_W, CELL_W = 24, 5, 5, 3
 FIXED_W = NAME_W + TYPE_W + RATE_W

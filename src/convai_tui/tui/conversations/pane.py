@@ -11,25 +11,27 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select
 
-from ..api.errors import ConvAIError
-from ..services import ConversationFilter
-from ..textutil import one_line
-from ..timeline import mark
-from .render import mmss, result_text, short_when
-from .status import StatusLine
-from .vtable import Column, VirtualTable
+from ...api.errors import ConvAIError
+from ...services.conversations import ConversationFilter
+from ...textutil import one_line
+from ...timeline import mark
+from ..messages import OpenTranscript
+from ..widgets.render import mmss, result_text, short_when
+from ..widgets.status import StatusLine
+from ..widgets.vtable import Column, VirtualTable
 
 if TYPE_CHECKING:
-    from ..api.models import ConversationSummary
-    from .app import ConvaiApp
+    import asyncio
+
+    from ...api.models import ConversationSummary
+    from ...services.session import Session
 
 PAGE = 100
 PREFETCH_ROWS = 30  # keep this many rows loaded beyond the viewport
 
 SUCCESS_OPTIONS = [("Any result", ""), ("Successful", "success"), ("Failed", "failure"), ("Unknown", "unknown")]
 DATE_OPTIONS = [("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90)]
-FEEDBACK_OPTIONS = [("Any rating", ""), ("Liked", "liked"), ("Disliked", "disliked"),
-                    ("Rated 4-5", "rated_high"), ("Rated 1-2", "rated_low")]
+RATING_OPTIONS = [("Any rating", ""), ("Rated 4-5", "rated_high"), ("Rated 1-2", "rated_low")]
 
 FEEDBACK_CELL = {"like": Text("▲ up", style="green"), "dislike": Text("▼ down", style="red")}
 
@@ -41,8 +43,10 @@ class ConversationsPane(Vertical):
         Binding("ctrl+r", "refresh", "Refresh"),
     ]
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, session: Session, first_rows: asyncio.Event, **kw: Any) -> None:
         super().__init__(**kw)
+        self.session = session
+        self.first_rows = first_rows  # set once the first page is in (or failed): start-up waits on it
         self.agent_id: str | None = None
         self.cursor: str | None = None
         self.has_more = False
@@ -54,10 +58,6 @@ class ConversationsPane(Vertical):
         self.loaded = 0
         self._filters_mounted = False
         self._applied = ConversationFilter()  # the filters the rows on screen were loaded with
-
-    @property
-    def capp(self) -> "ConvaiApp":
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         # The filter row's controls (a search box and three Selects: 16 widgets of this pane's 20)
@@ -81,7 +81,7 @@ class ConversationsPane(Vertical):
             Input(placeholder="Search messages…", id="conv-search"),
             Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success"),
             Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date"),
-            Select(FEEDBACK_OPTIONS, value="", allow_blank=False, id="conv-feedback"),
+            Select(RATING_OPTIONS, value="", allow_blank=False, id="conv-rating"),
         ])
 
     def on_mount(self) -> None:
@@ -106,8 +106,8 @@ class ConversationsPane(Vertical):
             return ConversationFilter()  # the Selects' defaults: any result, any date, any rating
         s = self.query_one("#conv-success", Select).value
         d = self.query_one("#conv-date", Select).value
-        f = self.query_one("#conv-feedback", Select).value
-        return ConversationFilter(success=s or None, since_days=d or None, feedback=f or None)
+        r = self.query_one("#conv-rating", Select).value
+        return ConversationFilter(success=s or None, since_days=d or None, rating=r or None)  # type: ignore[arg-type]
 
     def load_agent(self, agent_id: str) -> None:
         if self.agent_id == agent_id and self.loaded:
@@ -137,15 +137,17 @@ class ConversationsPane(Vertical):
         agent_id = self.agent_id
         status = self.query_one("#conv-status", Label)
         status.update(f"Loading… ({self.loaded:,} loaded)")
-        first = not self.capp.first_rows.is_set()
+        first = not self.first_rows.is_set()
         if first:
             mark("first-page-request")
+        page: Any
         try:
             if self.search_text:
-                page = await self.capp.backend.search(agent_id, self.search_text, cursor=self.cursor, page_size=PAGE)
+                page = await self.session.conversations.search_page(agent_id, self.search_text, cursor=self.cursor,
+                                                                    page_size=PAGE)
                 items: list[Any] = page.results
             else:
-                page = await self.capp.backend.conversations(agent_id, cursor=self.cursor, page_size=PAGE,
+                page = await self.session.conversations.page(agent_id, cursor=self.cursor, page_size=PAGE,
                                                              filters=self._applied)
                 items = page.conversations
         except ConvAIError as exc:
@@ -154,7 +156,7 @@ class ConversationsPane(Vertical):
                 self.table.loading = False
                 status.update(Text(f"Error: {exc}", style="red"))
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
-            self.capp.first_rows.set()
+            self.first_rows.set()
             return
         if first:
             mark("first-page-received")
@@ -173,7 +175,7 @@ class ConversationsPane(Vertical):
         status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.")
         if first:
             self.call_after_refresh(mark, "first-rows-painted")
-        self.capp.first_rows.set()
+        self.first_rows.set()
         # keep the viewport full: fetch again if the table is still short
         if self.has_more and self.table.row_count < self.table.size.height + PREFETCH_ROWS:
             self.fetch_page()
@@ -215,12 +217,12 @@ class ConversationsPane(Vertical):
     @on(VirtualTable.Selected, "#conv-table")
     def _selected(self, event: VirtualTable.Selected) -> None:
         conv_id, _, turn = event.key.partition("#")
-        self.capp.open_transcript(conv_id, int(turn) if turn else None)
+        self.post_message(OpenTranscript(conv_id, int(turn) if turn else None))
 
     @on(Select.Changed)
     def _filter_changed(self, event: Select.Changed) -> None:
         # A Select also reports its initial value when it mounts: only a real change reloads.
-        if event.select.id in ("conv-success", "conv-date", "conv-feedback") and self.agent_id is not None \
+        if event.select.id in ("conv-success", "conv-date", "conv-rating") and self.agent_id is not None \
                 and self.filters() != self._applied:
             self.reset()
 

@@ -1,34 +1,25 @@
-"""Side-by-side diff screen: pick any two versions, synchronized scrolling, word highlights.
+"""DiffView: two prompt versions side by side, changed words highlighted.
 
-:class:`DiffView` is a line-API ScrollView that renders both columns in one widget, so
+A line-API ScrollView that renders both columns in one widget, so
 the two sides can never scroll apart, and only the visible rows are ever rendered: a
 10,000-line diff costs what the screen shows.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.message import Message
-from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Footer, Label, Select
 
-from ..textutil import safe
-from ..workspace.diff import Row, SideBySide, side_by_side
-from .status import StatusLine
-
-if TYPE_CHECKING:
-    from ..workspace.versions import PromptDraft
+from ...textutil import safe
+from ...workspace.diff import Row, SideBySide
 
 NO_W = 6
 STYLES = {
@@ -41,11 +32,6 @@ STYLES = {
     "sep": Style(color="#666666"),
     "cursor": Style(reverse=True),
 }
-
-
-def as_text(d: "PromptDraft") -> str:
-    head = [f"# llm: {d.llm}", f"# temperature: {d.temperature}", f"# first_message: {d.first_message}", ""]
-    return "\n".join(head) + d.prompt
 
 
 class DiffView(ScrollView, can_focus=True):
@@ -128,62 +114,3 @@ class DiffView(ScrollView, can_focus=True):
 
 class HunkChanged(Message):
     """The diff view moved to another change."""
-
-
-class DiffScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
-
-    def __init__(self, choices: list[tuple[str, str, "PromptDraft"]], a: str, b: str) -> None:
-        super().__init__()
-        self.choices = {key: (label, draft) for label, key, draft in choices}
-        self.a, self.b = a, b
-
-    def compose(self) -> ComposeResult:
-        opts = [(Text(label), key) for key, (label, _) in self.choices.items()]
-        with Horizontal(id="diff-bar"):
-            yield Select(opts, value=self.a, allow_blank=False, id="diff-a")
-            yield Label("→", classes="arrow")
-            yield Select(opts, value=self.b, allow_blank=False, id="diff-b")
-        yield StatusLine("", id="diff-stats")
-        yield DiffView(id="diff-view")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self._recompute()
-        self.query_one(DiffView).focus()
-
-    @on(Select.Changed)
-    def _changed(self) -> None:
-        self._recompute()
-
-    def _recompute(self) -> None:
-        a = str(self.query_one("#diff-a", Select).value)
-        b = str(self.query_one("#diff-b", Select).value)
-        if (a, b) == getattr(self, "_shown", None):
-            return  # Select.Changed also fires on mount: compute each pair once
-        self._shown = (a, b)
-        la, da = self.choices[a]
-        lb, db = self.choices[b]
-        sbs = side_by_side(as_text(da), as_text(db))
-        self.query_one(DiffView).set_diff(sbs)
-        self._stats(sbs, la, lb)
-
-    def _stats(self, sbs: SideBySide, la: str, lb: str) -> None:
-        view = self.query_one(DiffView)
-        t = Text()
-        if sbs.identical:
-            t.append(f"{la} and {lb} are identical", style="green")
-        else:
-            t.append(f"+{sbs.added} ", style="green")
-            t.append(f"-{sbs.removed} ", style="red")
-            t.append(f"~{sbs.changed} lines · {len(sbs.hunks)} change(s)")
-            if view.current_hunk >= 0:
-                t.append(f" · at change {view.current_hunk + 1}/{len(sbs.hunks)}", style="bold")
-            t.append("   n/p: next/previous change", style="dim")
-        self.query_one("#diff-stats", Label).update(t)
-
-    @on(HunkChanged)
-    def _hunk(self) -> None:
-        a = self.choices[str(self.query_one("#diff-a", Select).value)][0]
-        b = self.choices[str(self.query_one("#diff-b", Select).value)][0]
-        self._stats(self.query_one(DiffView).sbs, a, b)

@@ -24,10 +24,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..textutil import safe
+from ...textutil import safe
 
 if TYPE_CHECKING:
-    from ..api.models import TranscriptTurn
+    from ...api.models import TranscriptTurn
 
 ROLE = {"agent": Style(color="cyan", bold=True), "user": Style(color="magenta", bold=True)}
 DIM = Style(dim=True)

@@ -1,4 +1,5 @@
-"""The Prompt pane: system prompt editor, first message, llm, temperature, saved versions."""
+"""The Prompt pane: system prompt editor, first message, llm, temperature, saved versions, diff, pull
+and push. Everything it keeps on disk goes through the prompts service."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, TextArea
 
-from ..api.errors import ConvAIError
-from ..workspace.errors import WorkspaceError
-from ..workspace.versions import PromptDraft, PromptVersion, agent_draft
-from .screens import VersionsScreen
-from .status import StatusLine
+from ...api.errors import ConvAIError
+from ...services.errors import ConflictError, UsageError
+from ...workspace.errors import WorkspaceError
+from ...workspace.versions import PromptDraft, PromptVersion, agent_draft
+from ..messages import AgentChanged
+from ..widgets.status import StatusLine
+from .versions import VersionsScreen
 
 if TYPE_CHECKING:
-    from ..api.models import Agent
-    from .app import ConvaiApp
+    from ...api.models import Agent
+    from ...services.session import Session
 
 
 class PromptEditor(TextArea):
@@ -48,17 +51,14 @@ class PromptPane(Vertical):
     ]
     AUTOSAVE_SECONDS = 2.0
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, session: Session, **kw: Any) -> None:
         super().__init__(**kw)
+        self.session = session
         self.agent: Agent | None = None
         self.remote: PromptDraft | None = None
         self.baseline: PromptDraft | None = None  # what "unmodified" means: last loaded or saved
         self._loading = False
         self._autosaved: PromptDraft | None = None
-
-    @property
-    def capp(self) -> "ConvaiApp":
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield PromptEditor("", id="prompt-text", soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
@@ -73,13 +73,18 @@ class PromptPane(Vertical):
         self.set_interval(self.AUTOSAVE_SECONDS, self._autosave)
 
     # ------------------------------------------------------------------ state
+    def _notify_problems(self) -> None:
+        ws = self.session.workspace
+        for p in ws.problems:
+            self.app.notify(p, title="Skipped a malformed file", severity="warning", markup=False, timeout=10)
+        ws.problems.clear()
+
     def load_agent(self, agent: Agent) -> None:
         self.agent = agent
         remote = agent_draft(agent)
         self.remote = remote
-        backend = self.capp.backend
         try:
-            note = backend.track_remote(agent)
+            note = self.session.prompts.track_remote(agent)
         except WorkspaceError as exc:
             note = None
             self.app.notify(str(exc), title="Workspace", severity="error", markup=False)
@@ -91,22 +96,21 @@ class PromptPane(Vertical):
         self.query_one("#prompt-text", TextArea).loading = False
         self._update_status()
         self._offer_draft(agent.agent_id)
-        for p in backend.workspace.problems:
-            self.app.notify(p, title="Skipped a malformed file", severity="warning", markup=False, timeout=10)
-        backend.workspace.problems.clear()
+        self._notify_problems()
 
     def _offer_draft(self, agent_id: str) -> None:
         """A draft autosaved by an earlier session (crash, dropped SSH) is offered back."""
+        prompts = self.session.prompts
         try:
-            found = self.capp.backend.workspace.load_draft(agent_id)
+            found = prompts.saved_draft(agent_id)
         except WorkspaceError:
             found = None
         if not found:
             return
         draft, saved = found
-        latest = self.capp.backend.versions.list(agent_id)[-1:]
+        latest = prompts.versions(agent_id)[-1:]
         if draft == self.remote or (latest and latest[0].draft == draft):
-            self.capp.backend.workspace.clear_draft(agent_id)
+            prompts.autosave_draft(agent_id, None)
             return
 
         def answer(restore: bool | None) -> None:
@@ -115,11 +119,12 @@ class PromptPane(Vertical):
                 self._autosaved = draft
                 self.app.notify("Unsaved draft restored.")
             else:
-                self.capp.backend.workspace.clear_draft(agent_id)
+                prompts.autosave_draft(agent_id, None)
 
-        from .screens import RestoreDraftScreen
+        from .restore import RestoreDraftScreen
 
-        self.app.push_screen(RestoreDraftScreen(saved.strftime("%Y-%m-%d %H:%M UTC"), len(draft.prompt)), answer)
+        self.app.push_screen(RestoreDraftScreen(saved or "an unknown time (written by hand?)", len(draft.prompt)),
+                             answer)
 
     def _autosave(self) -> None:
         if self.agent is None or self._loading:
@@ -128,10 +133,7 @@ class PromptPane(Vertical):
         if d == self._autosaved:
             return
         try:
-            if self.dirty:
-                self.capp.backend.workspace.save_draft(self.agent.agent_id, d)
-            else:
-                self.capp.backend.workspace.clear_draft(self.agent.agent_id)
+            self.session.prompts.autosave_draft(self.agent.agent_id, d if self.dirty else None)
         except WorkspaceError as exc:
             self.app.notify(str(exc), title="Autosave failed", severity="error", markup=False)
             return
@@ -155,11 +157,11 @@ class PromptPane(Vertical):
                 temp = float(raw)
             except ValueError:
                 if strict:
-                    raise ValueError(f"temperature must be a number, got {raw!r}") from None
+                    raise UsageError(f"temperature must be a number, got {raw!r}") from None
                 temp = self.baseline.temperature if self.baseline else None
             else:
                 if strict and not 0.0 <= temp <= 2.0:
-                    raise ValueError("temperature must be between 0 and 2")
+                    raise UsageError("temperature must be between 0 and 2")
         return PromptDraft(prompt=self.query_one("#prompt-text", TextArea).text,
                            first_message=self.query_one("#prompt-first", Input).value,
                            llm=self.query_one("#prompt-llm", Input).value.strip(), temperature=temp)
@@ -171,7 +173,7 @@ class PromptPane(Vertical):
     def _update_status(self) -> None:
         if self.agent is None:
             return
-        versions = self.capp.backend.versions.list(self.agent.agent_id)
+        versions = self.session.prompts.versions(self.agent.agent_id)
         d = self.current_draft()
         same_as_remote = self.remote is not None and d == self.remote
         t = Text()
@@ -194,18 +196,19 @@ class PromptPane(Vertical):
     def action_save_version(self) -> PromptVersion | None:
         if self.agent is None:
             return None
+        prompts = self.session.prompts
         try:
             d = self.current_draft(strict=True)
-        except ValueError as exc:
+        except UsageError as exc:
             self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
             return None
-        versions = self.capp.backend.versions.list(self.agent.agent_id)
+        versions = prompts.versions(self.agent.agent_id)
         if versions and versions[-1].draft == d:
             self.app.notify(f"No changes since {versions[-1].label}.")
             return versions[-1]
         try:
-            v = self.capp.backend.versions.save(self.agent.agent_id, d)
-            self.capp.backend.workspace.clear_draft(self.agent.agent_id)
+            v = prompts.save_version(self.agent.agent_id, d)
+            prompts.autosave_draft(self.agent.agent_id, None)
         except WorkspaceError as exc:
             self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
             return None
@@ -224,23 +227,24 @@ class PromptPane(Vertical):
                 self.set_draft(v.draft)
                 self.app.notify(f"Restored {v.label} into the editor (not saved yet).")
 
-        self.app.push_screen(VersionsScreen(self.capp.backend.versions.list(self.agent.agent_id)), restore)
+        self.app.push_screen(VersionsScreen(self.session.prompts.versions(self.agent.agent_id)), restore)
 
     # ------------------------------------------------------------------ diff, pull, push
     def diff_choices(self) -> list[tuple[str, str, PromptDraft]]:
         assert self.agent is not None
+        prompts = self.session.prompts
         out: list[tuple[str, str, PromptDraft]] = [("editor (unsaved)", "editor", self.current_draft())]
-        base = self.capp.backend.remote_base(self.agent.agent_id)
+        base = prompts.remote_base(self.agent.agent_id)
         if base is not None:
             out.append(("remote (last pull)", "remote", base))
-        for v in reversed(self.capp.backend.versions.list(self.agent.agent_id)):
+        for v in reversed(prompts.versions(self.agent.agent_id)):
             out.append((f"{v.label} {v.message or v.source}"[:40], v.label, v.draft))
         return out
 
     def action_diff(self) -> None:
         if self.agent is None:
             return
-        from .diffview import DiffScreen
+        from .diff import DiffScreen
 
         choices = self.diff_choices()
         keys = [k for _, k, _ in choices]
@@ -251,15 +255,17 @@ class PromptPane(Vertical):
     async def action_pull(self) -> None:
         if self.agent is None:
             return
+        prompts = self.session.prompts
+        branch = prompts.pulled_branch(self.agent.agent_id)
         try:
-            res = await self.capp.backend.pull(self.agent.agent_id)
-            agent = await self.capp.backend.agent(self.agent.agent_id)
-        except (ConvAIError, WorkspaceError) as exc:
+            res = await prompts.pull(self.agent.agent_id, branch=branch)
+            agent = await self.session.agents.get(self.agent.agent_id, branch_id=res.branch_id)
+        except (ConvAIError, WorkspaceError, UsageError) as exc:
             self.app.notify(str(exc), title="Pull failed", severity="error", markup=False)
             return
         self.remote = agent_draft(agent)
         self.agent = agent
-        msg = f"Pulled {res.remote_version_id or 'remote'}"
+        msg = f"Pulled {res.remote_version_id or 'remote'} ({res.branch_name})"
         msg += f": saved as v{res.version.number}." if res.version else " (no change)."
         if res.tests_written:
             msg += f" {len(res.tests_written)} test file(s) written."
@@ -271,25 +277,32 @@ class PromptPane(Vertical):
         self._update_status()
         self.app.notify(msg, markup=False)
 
-    def action_push(self) -> None:
+    def _draft_to_push(self) -> PromptDraft | None:
+        """The editor's prompt, if it can be pushed (a temperature that is not a number cannot)."""
         if self.agent is None:
-            return
+            return None
         try:
-            d = self.current_draft(strict=True)
-        except ValueError as exc:
+            return self.current_draft(strict=True)
+        except UsageError as exc:
             self.app.notify(str(exc), title="Not pushed", severity="error", markup=False)
-            return
-        self._push(d, False)
+            return None
+
+    def action_push(self) -> None:
+        d = self._draft_to_push()
+        if d is not None:
+            self._push(d, False)
 
     @work(exclusive=True, group="push")
     async def _push(self, d: PromptDraft, force: bool) -> None:
-        from ..workspace.sync import PushConflict
+        from ...services.prompts import PushConflict
 
         assert self.agent is not None
+        agent_id = self.agent.agent_id
+        prompts = self.session.prompts
         try:
-            res = await self.capp.backend.push(self.agent.agent_id, d, force=force)
+            res = await prompts.push(agent_id, d, label="the editor", force=force, record_version=True)
         except PushConflict as c:
-            from .screens import ConflictScreen
+            from .conflict import ConflictScreen
 
             def decide(choice: str | None) -> None:
                 if choice == "force":
@@ -299,20 +312,35 @@ class PromptPane(Vertical):
 
             self.app.push_screen(ConflictScreen(c), decide)
             return
-        except (ConvAIError, WorkspaceError) as exc:
-            self.app.notify(str(exc), title="Push failed", severity="error", markup=False)
+        except (ConvAIError, WorkspaceError, UsageError, ConflictError) as exc:
+            self.app.notify(str(exc), title="Push failed", severity="error", markup=False, timeout=15)
             return
         self.remote = d
-        latest = self.capp.backend.versions.list(self.agent.agent_id)[-1:]
-        if latest and latest[0].draft != d:
-            self.capp.backend.versions.save(self.agent.agent_id, d, message=f"pushed as {res.version_id}",
-                                            source=f"remote:{res.version_id}")
         self.baseline = d
-        self.capp.backend.workspace.clear_draft(self.agent.agent_id)
+        prompts.autosave_draft(agent_id, None)
         self._autosaved = d
         self._update_status()
-        self.app.notify(f"Pushed to {self.agent.name} ({res.version_id})" + (" — forced" if force else "") + ".",
-                        markup=False)
+        kept = f" (kept as {res.version.label})" if res.version else ""
+        self.app.notify(f"Pushed the editor{kept} to {self.agent.name}, branch {res.branch_name} ({res.version_id})"
+                        + (" — forced" if force else "") + ".", markup=False)
+
+    def push_to_new_branch(self, name: str) -> None:
+        d = self._draft_to_push()
+        if d is not None:
+            self._push_new_branch(d, name)
+
+    @work(group="branches")
+    async def _push_new_branch(self, d: PromptDraft, name: str) -> None:
+        assert self.agent is not None
+        agent_id = self.agent.agent_id
+        try:
+            res = await self.session.prompts.push(agent_id, d, label="the editor", create_branch=name,
+                                                  record_version=True)
+        except (ConvAIError, WorkspaceError, UsageError, ConflictError) as exc:
+            self.app.notify(str(exc), title="Not pushed", severity="error", markup=False)
+            return
+        self.app.notify(f"Created branch {name} with the editor's prompt ({res.version_id}).", markup=False)
+        self.post_message(AgentChanged(agent_id))
 
     def action_revert(self) -> None:
         if self.baseline is not None:

@@ -1,22 +1,42 @@
-"""Drive the app to each main screen: shared by the SVG snapshot tests and
-``scripts/screenshots.py`` (so the README's screenshots are the tested screens)."""
+"""Drive the app to each main screen: shared by the tests (Pilot, SVG snapshots) and
+``scripts/screenshots.py`` (so the README's screenshots are the tested screens). Not shipped."""
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from ..services import Backend
-from .app import ConvaiApp
-from .screens import TranscriptScreen
+from convai_tui.services.session import Session, Settings
+from convai_tui.tui.app import ConvaiApp
+from convai_tui.tui.conversations.transcript import TranscriptScreen
 
 # Fast, deterministic emulator settings for scripted runs.
 SHOWCASE_EMULATOR = {"stream_delay_ms": 5, "test_delay_ms": 300, "conversations": 400}
 
 
-def make_app(workspace_dir: str | None = None, **emulator: Any) -> ConvaiApp:
-    return ConvaiApp(Backend(demo=True, emulator_options={**SHOWCASE_EMULATOR, **emulator},
-                             workspace_dir=workspace_dir))
+_SCRATCH: list[tempfile.TemporaryDirectory[str]] = []
+
+
+def _scratch_dir() -> str:
+    """A temporary workspace, removed when the process exits."""
+    d = tempfile.TemporaryDirectory(prefix="convai-tui-test-")
+    _SCRATCH.append(d)
+    return d.name
+
+
+def make_app(workspace_dir: str | Path | None = None, **emulator: Any) -> ConvaiApp:
+    """The demo app on a fresh in-process emulator and (unless given) a new empty workspace: scripted
+    runs never touch the user's demo directory or the current directory."""
+    ws = workspace_dir if workspace_dir is not None else _scratch_dir()
+    return ConvaiApp(Session(Settings.of(demo=True, workspace=ws, emulator_options={**SHOWCASE_EMULATOR, **emulator})))
+
+
+def app_for(srv: Any, workspace_dir: str | Path, **client_options: Any) -> ConvaiApp:
+    """The app against a running emulator (or any server) with its key, in the given workspace."""
+    return ConvaiApp(Session(Settings.of(api_key=srv.api_key, base_url=srv.base_url, workspace=workspace_dir),
+                             client_options=client_options))
 
 
 async def wait_for(pilot: Any, cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
@@ -104,7 +124,7 @@ async def scene_ab(pilot: Any) -> None:
     editor.insert("\nAlways confirm the booking time.")
     app.action_show_pane("simulation")
     sim = app.simulation_pane
-    from .screens import ABScreen
+    from convai_tui.tui.simulation.ab import ABScreen
 
     sim.action_ab()
     await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
@@ -122,7 +142,8 @@ async def scene_diff(pilot: Any) -> None:
                                "Keep answers short and warm; this is a phone call.")
     editor.load_text(text + "\nAlways confirm the booking time back to the caller.")
     app.prompt_pane.action_diff()
-    from .diffview import DiffScreen, DiffView
+    from convai_tui.tui.prompt.diff import DiffScreen
+    from convai_tui.tui.widgets.diffview import DiffView
 
     await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.query_one(DiffView).sbs.rows,
                    what="diff screen")

@@ -1,0 +1,1 @@
+"""The Prompt pane and its screens: versions, diff, push conflict, restore draft."""

@@ -1,0 +1,1 @@
+"""The Simulation pane and its dialogs: scenario editor, A/B picker."""

@@ -1,0 +1,1 @@
+"""The Tests pane and its run-detail dialog."""
