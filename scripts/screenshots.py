@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
-from convai_tui.tui.showcase import SCENES, make_app
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the scenes live with the tests
+from showcase import SCENES, make_app  # noqa: E402
 
 SIZES = {"": (120, 40), "-80x24": (80, 24)}
 COMPACT_SCENES = ("main", "transcript", "tests")

@@ -17,9 +17,9 @@ import pytest
 from convai_tui.cli import main
 from convai_tui.emulator.server import EmulatorServer
 from convai_tui.emulator.state import EmulatorConfig
-from convai_tui.services import Backend
+from convai_tui.services.session import Session, Settings
 from convai_tui.tui.app import ConvaiApp
-from convai_tui.tui.screens import TranscriptScreen
+from convai_tui.tui.conversations.transcript import TranscriptScreen
 from convai_tui.workspace import files as F
 from convai_tui.workspace.store import Workspace
 from convai_tui.workspace.versions import PromptDraft
@@ -215,7 +215,7 @@ def test_the_key_never_reaches_files_output_or_errors(secret_emulator, tmp_path)
 
 
 async def test_the_key_is_masked_in_the_tui_and_absent_from_screenshots(secret_emulator, tmp_path):
-    app = ConvaiApp(Backend(api_key=SECRET, base_url=secret_emulator.base_url, workspace_dir=str(tmp_path)))
+    app = ConvaiApp(Session(Settings.of(api_key=SECRET, base_url=secret_emulator.base_url, workspace=tmp_path)))
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot, BELLA)
         await pilot.press("alt+2", "ctrl+end", *"!", "ctrl+s")
@@ -231,7 +231,7 @@ async def test_the_key_is_masked_in_the_tui_and_absent_from_screenshots(secret_e
 
 
 async def test_a_crash_report_has_no_locals_and_no_key(secret_emulator, tmp_path):
-    app = ConvaiApp(Backend(api_key=SECRET, base_url=secret_emulator.base_url, workspace_dir=str(tmp_path)))
+    app = ConvaiApp(Session(Settings.of(api_key=SECRET, base_url=secret_emulator.base_url, workspace=tmp_path)))
     with pytest.raises(RuntimeError, match="boom"):
         async with app.run_test(size=(120, 40)) as pilot:
             await ready(pilot, BELLA)

@@ -149,7 +149,7 @@ def test_tests_from_conversation(cli):
     assert {"test_id": res["id"]} in state.agents[BELLA].platform_settings["testing"]["attached_tests"]
     assert Workspace(cli.tmp).tests(BELLA)[0].sync.remote_id == res["id"]
     code, _, err = cli("tests", "from-conversation", conv.id, "--upto", "999", "--success-condition", "x")
-    assert code == 2 and "--upto must be between" in err
+    assert code == 2 and "must be between 0 and" in err
 
 
 def test_no_color_and_force_color(cli, monkeypatch):

@@ -10,12 +10,11 @@ import pytest
 
 from convai_tui.api import errors as E
 from convai_tui.api.client import ConvAIClient
-from convai_tui.services import Backend
 from convai_tui.tui.app import ConvaiApp
-from convai_tui.tui.screens import TranscriptScreen
+from convai_tui.tui.conversations.transcript import TranscriptScreen
 
 from helpers import add_fault, fast_client
-from tui_helpers import ready, wait_for
+from tui_helpers import app_for, ready, wait_for
 
 BELLA = "agent_dental_bella"
 
@@ -84,12 +83,11 @@ async def test_retry_after_http_date_and_ms_are_honoured():
     assert _retry_after_seconds({"retry-after": "soon"}) is None
 
 
-async def test_tui_soak_under_random_faults(fresh_emulator):
+async def test_tui_soak_under_random_faults(fresh_emulator, tmp_path):
     """500+ requests with a random fault in ~30 % of them: no crash, every failure shown as a
     notification, and the UI answers keys throughout."""
     srv = fresh_emulator
-    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None,
-                            client_options={"backoff_base": 0.005, "max_retries": 2, "timeout": 5}))
+    app = app_for(srv, tmp_path, backoff_base=0.005, max_retries=2, timeout=5)
     shown: list[tuple[str, str]] = []
     real_notify = app.notify
 

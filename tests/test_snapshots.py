@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from convai_tui.tui.showcase import SCENES, make_app
+from showcase import SCENES, make_app
 
 SIZES = [(120, 40), (80, 24)]
 

@@ -32,7 +32,7 @@ def test_begin_and_end_are_idempotent(default_threshold):
 
 def test_a_headless_command_runs_with_the_usual_collector(default_threshold, tmp_path, monkeypatch, capsys):
     seen = []
-    import convai_tui.commands.workspace_cmds as wc
+    import convai_tui.commands.prompts as wc
 
     real = wc.cmd_versions
 
@@ -48,8 +48,7 @@ def test_a_headless_command_runs_with_the_usual_collector(default_threshold, tmp
 
 
 def test_a_usage_error_restores_the_collector(default_threshold, capsys):
-    with pytest.raises(SystemExit):
-        main(["--no-such-option"])
+    assert main(["--no-such-option"]) == 2
     assert gc.get_threshold() == default_threshold and not startup.active()
     # the TUI path refusing its options before any app starts
     assert main(["--demo", "--demo-conversations", "999999"]) == 2

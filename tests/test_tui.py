@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from convai_tui.services import Backend
 from convai_tui.tui.app import ConvaiApp
-from convai_tui.tui.screens import CreateTestScreen, NoKeyScreen, RunDetailScreen, TranscriptScreen
+from convai_tui.tui.conversations.create_test import CreateTestScreen
+from convai_tui.tui.conversations.transcript import TranscriptScreen
+from convai_tui.tui.no_key import NoKeyScreen
+from convai_tui.tui.tests.run_detail import RunDetailScreen
 
 from helpers import add_fault
-from tui_helpers import log_text, make_app, ready, status, wait_for
+from convai_tui.services.session import Session, Settings
+from tui_helpers import app_for, log_text, make_app, ready, status, wait_for
 
 PANE_TITLES = ["Conversations", "Prompt", "Simulation", "Tests"]
 
@@ -29,12 +32,12 @@ async def test_first_paint_does_not_wait_for_data():
         assert "Run tests" in [c.title for c in app.get_system_commands(app.screen)]
 
 
-async def test_a_slow_conversation_list_does_not_hold_the_other_panes(fresh_emulator):
+async def test_a_slow_conversation_list_does_not_hold_the_other_panes(fresh_emulator, tmp_path):
     """The conversations pane is built first and the others after its first rows, but only for
     a moment: with the list taking 5 s, the prompt pane is built and loaded long before."""
     srv = fresh_emulator
     add_fault(srv, kind="delay", delay_ms=5000, path="/v1/convai/conversations", method="GET", count=1)
-    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+    app = app_for(srv, tmp_path)
     async with app.run_test(size=(140, 44)) as pilot:
         await wait_for(pilot, lambda: app.agent is not None and app.prompt_pane.query_one("#prompt-text").text,
                        timeout=4, what="the prompt pane built and loaded while the list is slow")
@@ -88,7 +91,7 @@ async def test_lazy_paging_loads_pages_as_you_scroll():
         await ready(pilot, "agent_dental_bella")
         table = app.conversations_pane.table
         first = table.row_count
-        total = len(app.backend._emulator.state.by_agent["agent_dental_bella"])
+        total = len(app.session.emulator.state.by_agent["agent_dental_bella"])
         assert first < total
         table.focus()
         for _ in range(4):
@@ -100,30 +103,34 @@ async def test_lazy_paging_loads_pages_as_you_scroll():
         assert table.row_count < total or not app.conversations_pane.has_more
 
 
-async def test_the_filter_row_arrives_after_the_first_rows_without_reloading_them(fresh_emulator):
+async def test_the_filter_row_arrives_after_the_first_rows_without_reloading_them(fresh_emulator, tmp_path):
     """The search box and filter Selects are mounted just after the first page is painted; their
     row is reserved from the start (the table does not move), and their initial values do not
     reload the list."""
     srv = fresh_emulator
-    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+    app = app_for(srv, tmp_path)
     async with app.run_test(size=(140, 44)) as pilot:
         await wait_for(pilot, lambda: app.first_rows.is_set(), what="first rows")
         pane = app.conversations_pane
+        row = pane.query_one("#conv-filters")
+        # Read positions only once the layout has placed the table (not before its first layout,
+        # when its region is still empty: that is what made this test flaky under load).
+        await wait_for(pilot, lambda: pane.table.region.height > 0 and row.region.height > 0, what="table laid out")
         table_y = pane.table.region.y
-        await wait_for(pilot, lambda: pane.filters_mounted and pane.query("#conv-feedback"), what="filter row")
+        assert row.region.height == 3 and table_y == row.region.bottom, "the filter row is not reserved"
+        await wait_for(pilot, lambda: pane.filters_mounted and pane.query("#conv-rating"), what="filter row")
         await ready(pilot)
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: all(w.region.height for w in row.children), what="filters laid out")
         assert pane.generation == 1, "mounting the filters reloaded the list"
-        assert pane.table.region.y == table_y, "the table moved when the filters arrived"
-        assert [w.id for w in pane.query_one("#conv-filters").children] == [
-            "conv-search", "conv-success", "conv-date", "conv-feedback"]
+        assert pane.table.region.y == table_y == row.region.bottom, "the table moved when the filters arrived"
+        assert [w.id for w in row.children] == ["conv-search", "conv-success", "conv-date", "conv-rating"]
         # and a real change still reloads, with the new filter
         pane.query_one("#conv-date").value = 7
         await wait_for(pilot, lambda: pane.generation == 2 and not pane.fetching, what="reload on a real change")
         assert pane.filters().since_days == 7
 
 
-async def test_the_rows_stay_visible_while_the_next_page_loads():
+async def test_the_rows_stay_visible_while_the_next_page_loads(tmp_path):
     """Scrolling on fetches the next page in the background: the rows already there stay on screen
     and keep the keyboard (no loading cover over the pane, as a slow page used to show)."""
     from textual.widgets import LoadingIndicator
@@ -132,11 +139,11 @@ async def test_the_rows_stay_visible_while_the_next_page_loads():
     from convai_tui.emulator.state import EmulatorConfig
 
     with EmulatorServer(EmulatorConfig(conversations=3000)) as srv:
-        await _rows_stay_visible(srv, LoadingIndicator)
+        await _rows_stay_visible(srv, LoadingIndicator, tmp_path)
 
 
-async def _rows_stay_visible(srv, LoadingIndicator) -> None:
-    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+async def _rows_stay_visible(srv, LoadingIndicator, tmp_path) -> None:
+    app = app_for(srv, tmp_path)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot)
         pane = app.conversations_pane
@@ -154,11 +161,11 @@ async def _rows_stay_visible(srv, LoadingIndicator) -> None:
         assert app.focused is pane.table
 
 
-async def test_closing_a_transcript_before_it_loads(fresh_emulator):
+async def test_closing_a_transcript_before_it_loads(fresh_emulator, tmp_path):
     """Esc while the conversation is still on its way: when it arrives, nothing is left to fill
     and nothing crashes (the worker used to query the closed screen and take the app down)."""
     srv = fresh_emulator
-    app = ConvaiApp(Backend(api_key=srv.api_key, base_url=srv.base_url, workspace_dir=None))
+    app = app_for(srv, tmp_path)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot)
         for fault in ({"kind": "delay", "delay_ms": 400}, {"kind": "status", "status": 500}):
@@ -189,7 +196,7 @@ async def test_filters_and_message_search():
         pane.query_one("#conv-success").value = "failure"
         await wait_for(pilot, lambda: pane.generation > gen and not pane.fetching and pane.table.row_count,
                        what="filtered page")
-        state = app.backend._emulator.state
+        state = app.session.emulator.state
         ids = list(pane.table.keys)
         assert ids and all(state.conv_by_id[i].success == "failure" for i in ids)
         pane.query_one("#conv-success").value = ""
@@ -210,7 +217,7 @@ async def test_feedback_from_the_transcript():
         app.open_transcript(conv_id)
         await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv, what="transcript")
         await pilot.press("d")
-        state = app.backend._emulator.state
+        state = app.session.emulator.state
         await wait_for(pilot, lambda: state.conv_by_id[conv_id].feedback == "dislike", what="feedback stored")
 
 
@@ -218,7 +225,7 @@ async def test_create_test_from_a_turn():
     app = make_app()
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, "agent_dental_bella")
-        state = app.backend._emulator.state
+        state = app.session.emulator.state
         before = set(state.tests)
         conv_id = app.conversations_pane.table.keys[0]
         app.open_transcript(conv_id)
@@ -235,7 +242,7 @@ async def test_create_test_from_a_turn():
         assert test["from_conversation_metadata"]["conversation_id"] == conv_id
         attached = state.agents["agent_dental_bella"].platform_settings["testing"]["attached_tests"]
         assert {"test_id": test["id"]} in attached
-        local = await wait_for(pilot, lambda: app.backend.workspace.tests("agent_dental_bella"), what="saved file")
+        local = await wait_for(pilot, lambda: app.session.workspace.tests("agent_dental_bella"), what="saved file")
         assert local[0].sync.remote_id == test["id"] and local[0].body.success_condition == test["success_condition"]
         await pilot.press("escape")
         await wait_for(pilot, lambda: any(t.id == test["id"] for t in app.tests_pane.tests), what="grid reload")
@@ -252,13 +259,13 @@ async def test_prompt_edit_marks_dirty_and_saves_a_version():
         await pilot.press("ctrl+end", "enter", *"Always confirm the booking time.")
         assert pane.dirty and "modified" in frame.border_subtitle
         await pilot.press("ctrl+s")
-        versions = app.backend.versions.list("agent_dental_bella")
+        versions = app.session.prompts.versions("agent_dental_bella")
         assert len(versions) == 2 and versions[-1].draft.prompt.endswith("Always confirm the booking time.")
         assert not pane.dirty
         # a bad temperature is refused with a clear message, nothing saved
         pane.query_one("#prompt-temp").value = "hot"
         pane.action_save_version()
-        assert len(app.backend.versions.list("agent_dental_bella")) == 2
+        assert len(app.session.prompts.versions("agent_dental_bella")) == 2
 
 
 async def test_simulation_streams_turns_then_analysis():
@@ -294,7 +301,7 @@ async def test_dropped_stream_keeps_partial_transcript():
     app = make_app()
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, "agent_dental_bella")
-        add_fault(app.backend._emulator, kind="cut", after_events=3,
+        add_fault(app.session.emulator, kind="cut", after_events=3,
                   path="/v1/convai/agents/agent_dental_bella/simulate-conversation/stream")
         await pilot.press("3", "r")
         await wait_for(pilot, lambda: not app.simulation_pane.running and app.simulation_pane.lanes.get("a"),
@@ -362,13 +369,13 @@ async def test_local_draft_changes_the_verdict():
         await pilot.press("2", "ctrl+end", "enter", *"Always confirm the booking time.")
         pane = app.tests_pane
         sel = pane.query_one("#tests-target")
-        sel.value = next(str(i) for i, (label, t) in enumerate(pane.targets) if t.kind == "draft")
+        sel.value = next(c.key for c in pane.targets if c.kind == "draft")
         await pilot.press("alt+4", "r")
         await wait_for(pilot, lambda: pane.runs and not pane.polling, timeout=20, what="runs done")
         statuses = {r.test_id: r.status for r in pane.runs.values()}
         assert statuses["test_bella_confirms"] == "passed"
         # the remote agent was not touched
-        assert "confirm the booking time" not in app.backend._emulator.state.agents[
+        assert "confirm the booking time" not in app.session.emulator.state.agents[
             "agent_dental_bella"].config()["agent"]["prompt"]["prompt"]
 
 
@@ -388,8 +395,8 @@ async def test_compact_layout_at_80x24():
         assert main.query_one("#tests").display
 
 
-async def test_missing_key_explains_what_to_set():
-    app = ConvaiApp(Backend(), no_key=True)
+async def test_missing_key_explains_what_to_set(tmp_path):
+    app = ConvaiApp(Session(Settings.of(workspace=tmp_path)))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.1)
         assert isinstance(app.screen, NoKeyScreen)
@@ -397,8 +404,8 @@ async def test_missing_key_explains_what_to_set():
         assert "ELEVENLABS_API_KEY" in text and "--demo" in text
 
 
-async def test_bad_key_is_reported_not_crashed(emulator):
-    app = ConvaiApp(Backend(api_key="wrong-key", base_url=emulator.base_url))
+async def test_bad_key_is_reported_not_crashed(emulator, tmp_path):
+    app = ConvaiApp(Session(Settings.of(api_key="wrong-key", base_url=emulator.base_url, workspace=tmp_path)))
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: "401" in status(app, "#conn") or "rejected" in status(app, "#conn"),
                        what="error shown")
@@ -406,7 +413,7 @@ async def test_bad_key_is_reported_not_crashed(emulator):
 
 
 async def test_switch_agent_by_keyboard():
-    from convai_tui.tui.screens import PickScreen
+    from convai_tui.tui.widgets.dialogs import PickScreen
 
     app = make_app()
     async with app.run_test(size=(140, 44)) as pilot:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import httpx
 
-from convai_tui.tui.diffview import DiffScreen, DiffView
-from convai_tui.tui.prompt import PromptPane
-from convai_tui.tui.screens import ConflictScreen, RestoreDraftScreen
+from convai_tui.tui.prompt.diff import DiffScreen
+from convai_tui.tui.widgets.diffview import DiffView
+from convai_tui.tui.prompt.pane import PromptPane
+from convai_tui.tui.prompt.conflict import ConflictScreen
+from convai_tui.tui.prompt.restore import RestoreDraftScreen
 from convai_tui.workspace.store import Workspace
 
 from tui_helpers import make_app, ready, wait_for
@@ -97,7 +99,7 @@ async def test_push_refuses_to_clobber_a_remote_edit(tmp_path):
     app = make_app(workspace_dir=str(tmp_path))
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, AGENT)
-        srv = app.backend._emulator
+        srv = app.session.emulator
         await type_at_end(pilot, "My new rule.")
         # meanwhile a colleague edits the prompt in the dashboard
         httpx.patch(f"{srv.base_url}/v1/convai/agents/{AGENT}", headers={"xi-api-key": srv.api_key},
@@ -119,7 +121,7 @@ async def test_push_and_pull_from_the_prompt_pane(tmp_path):
     app = make_app(workspace_dir=str(tmp_path))
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, AGENT)
-        srv = app.backend._emulator
+        srv = app.session.emulator
         await type_at_end(pilot, "Pushed rule.")
         await pilot.press("f4")
         state = srv.state.agents[AGENT]
@@ -132,7 +134,7 @@ async def test_push_and_pull_from_the_prompt_pane(tmp_path):
 
 
 async def test_edited_scenarios_are_saved_and_loaded_back(tmp_path):
-    from convai_tui.tui.screens import ScenarioScreen
+    from convai_tui.tui.simulation.scenario import ScenarioScreen
 
     app = make_app(workspace_dir=str(tmp_path))
     async with app.run_test(size=(140, 44)) as pilot:
@@ -163,12 +165,12 @@ async def test_edited_scenarios_are_saved_and_loaded_back(tmp_path):
 
 
 async def test_branches_from_the_command_palette_actions(tmp_path):
-    from convai_tui.tui.screens import InputScreen, PickScreen
+    from convai_tui.tui.widgets.dialogs import InputScreen, PickScreen
 
     app = make_app(workspace_dir=str(tmp_path))
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, AGENT)
-        state = app.backend._emulator.state.agents[AGENT]
+        state = app.session.emulator.state.agents[AGENT]
         await type_at_end(pilot, "Warmer tone please.")
         app.action_push_new_branch()
         await wait_for(pilot, lambda: isinstance(app.screen, InputScreen) and app.screen.query_one("#in-value").has_focus,
@@ -178,7 +180,7 @@ async def test_branches_from_the_command_palette_actions(tmp_path):
                             what="branch")
         assert br.tip["config"]["agent"]["prompt"]["prompt"].endswith("Warmer tone please.")
         assert not state.config()["agent"]["prompt"]["prompt"].endswith("Warmer tone please.")  # main untouched
-        await wait_for(pilot, lambda: any("warmer" in label for label, _ in app.tests_pane.targets), what="targets")
+        await wait_for(pilot, lambda: any("warmer" in c.label for c in app.tests_pane.targets), what="targets")
         app.action_merge_branch()
         await wait_for(pilot, lambda: isinstance(app.screen, PickScreen) and app.screen.query_one("#pick-list").has_focus,
                        what="branch list")

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from convai_tui.workspace import files as F
-from convai_tui.workspace.diff import render_side_by_side, side_by_side, unified
+from convai_tui.workspace.diff import column_width, lay_out_side_by_side, side_by_side, unified
 from convai_tui.workspace.scenarios import Criterion, Scenario, ToolMock
 from convai_tui.workspace.store import Workspace
 from convai_tui.workspace.versions import PromptDraft
@@ -223,8 +223,8 @@ def test_diff_side_by_side_and_words():
     assert r0.left[r0.left_spans[0][0]:r0.left_spans[0][1]] == "beta"
     assert r0.right[r0.right_spans[0][0]:r0.right_spans[0][1]] == "gamma"
     assert sbs.hunks == [0, 2, 4]
-    plain = list(render_side_by_side(sbs, 80, colour=False, context=None))
-    assert "\x1b" not in "".join(plain) and "|" in plain[0]
+    plain = [row.plain(column_width(80)) for row in lay_out_side_by_side(sbs, 80, context=None)]
+    assert len(plain) == 5 and "|" in plain[0] and ">" in plain[4]
     u = unified(old, new, "a", "b")
     assert u[0] == "--- a" and "-alpha beta" in u and "+alpha gamma" in u
 

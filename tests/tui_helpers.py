@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convai_tui.tui.app import ConvaiApp
-from convai_tui.tui.showcase import make_app, ready, wait_for  # noqa: F401  (re-exported for the tests)
+from showcase import app_for, make_app, ready, wait_for  # noqa: F401  (re-exported for the tests)
 
 
 def log_text(app: ConvaiApp, lane: str = "a") -> str:

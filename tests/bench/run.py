@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))  # showcase: the scripted scenes the tests use
 
 RESULTS: list[dict[str, Any]] = []
 CALIB_MS = 1.0
@@ -282,14 +283,14 @@ class EmulatorProc:
 
 def tui_app(base_url: str):
     from convai_tui.emulator.seed import DEMO_KEY
-    from convai_tui.services import Backend
+    from convai_tui.services.session import Session, Settings
     from convai_tui.tui.app import ConvaiApp
 
-    return ConvaiApp(Backend(api_key=DEMO_KEY, base_url=base_url, workspace_dir=tempfile.mkdtemp()))
+    return ConvaiApp(Session(Settings.of(api_key=DEMO_KEY, base_url=base_url, workspace=tempfile.mkdtemp())))
 
 
 async def bench_paging_memory(emu: EmulatorProc) -> None:
-    from convai_tui.tui.showcase import ready
+    from showcase import ready
 
     app = tui_app(emu.base_url)
     rss0 = rss_mb()
@@ -317,7 +318,7 @@ async def bench_paging_memory(emu: EmulatorProc) -> None:
 
 async def bench_long_transcript(emu: EmulatorProc) -> None:
     from convai_tui.tui.screens import TranscriptScreen
-    from convai_tui.tui.showcase import ready
+    from showcase import ready
 
     app = tui_app(emu.base_url)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -372,7 +373,7 @@ async def bench_stream(emu: EmulatorProc) -> None:
            note=f"{n:,} turns, {len(raw) / 1e6:.1f} MB; end to end incl. server {n / e2e:,.0f} turns/s")
 
     # TUI render rate and key latency while streaming
-    from convai_tui.tui.showcase import ready
+    from showcase import ready
 
     turns = []
     d = StreamDecoder()
@@ -384,7 +385,9 @@ async def bench_stream(emu: EmulatorProc) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot, "agent_dental_bella")
         sim = app.simulation_pane
-        lane = sim._start_lane("a", "bench")
+        from convai_tui.services.targets import RunTarget
+
+        lane = sim._start_lane("a", RunTarget.remote())
         t0 = time.perf_counter()
         for i in range(0, len(turns), 50):  # arrive in 50-turn batches like the unthrottled stream
             lane.pending.extend(turns[i:i + 50])
@@ -395,9 +398,9 @@ async def bench_stream(emu: EmulatorProc) -> None:
                note=f"{len(turns):,} turns into the simulation log")
         # key latency while a real 10,000-turn stream is being received and rendered
         sim.lanes.clear()
-        from convai_tui.services import RunTarget
+        from convai_tui.tui.widgets.targets import TargetChoice
 
-        sim.targets = [("Remote (main)", RunTarget())]
+        sim.targets = [TargetChoice("Remote (main)", "remote", RunTarget.remote)]
         sim.scenarios[0].persona = "You keep asking questions and never hang up."
         sim.scenarios[0].turn_limit = 10_000
         sim.action_run()
@@ -470,7 +473,7 @@ def bench_parse_vs_sdk(emu: EmulatorProc) -> None:
 
 async def bench_grid(emu: EmulatorProc) -> None:
     from convai_tui.api.models import AgentTest, TestInvocation
-    from convai_tui.tui.showcase import ready
+    from showcase import ready
 
     app = tui_app(emu.base_url)
     async with app.run_test(size=(200, 60)) as pilot:
@@ -502,8 +505,9 @@ async def bench_grid(emu: EmulatorProc) -> None:
 
 
 async def bench_diff(emu: EmulatorProc) -> None:
-    from convai_tui.tui.diffview import DiffScreen, DiffView
-    from convai_tui.tui.showcase import ready
+    from convai_tui.tui.prompt.diff import DiffScreen
+    from convai_tui.tui.widgets.diffview import DiffView
+    from showcase import ready
     from convai_tui.workspace.versions import PromptDraft
 
     old = "\n".join(f"Rule {i}: be kind and precise with caller number {i}." for i in range(10_000))
