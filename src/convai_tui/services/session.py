@@ -276,8 +276,8 @@ class Session:
     @property
     def server_label(self) -> str:
         """The server in use and why, for the TUI header and the CLI's stderr."""
-        if self.demo:
-            return f"offline demo emulator{' at ' + self.base_url if self.base_url else ''}"
+        if self.demo:  # in-process, on a loopback port that changes every launch (not worth showing)
+            return "offline demo emulator (in-process)"
         s = self.settings
         return f"{s.base_url} ({s.base_url_source})"
 
