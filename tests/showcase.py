@@ -151,6 +151,45 @@ async def scene_diff(pilot: Any) -> None:
     await _settle(pilot)
 
 
+async def _two_recorded_runs(pilot: Any) -> ConvaiApp:
+    """The remote's tests, then the editor's draft (which confirms booking times): two recorded runs."""
+    app = await ready(pilot, "agent_dental_bella")
+    pane = app.tests_pane
+    app.action_show_pane("tests")
+    pane.action_run()
+    await wait_for(pilot, lambda: pane.run_header is not None and not pane.polling, timeout=20, what="first run")
+    first = pane.run_header
+    editor = app.prompt_pane.query_one("#prompt-text")
+    editor.move_cursor(editor.document.end)
+    editor.insert("\nAlways confirm the booking time.")
+    pane.query_one("#tests-target").value = "draft"
+    pane.action_run()
+    await wait_for(pilot, lambda: pane.run_header not in (None, first) and not pane.polling, timeout=20,
+                   what="second run")
+    return app
+
+
+async def scene_history(pilot: Any) -> None:
+    from convai_tui.tui.runs.history import HistoryScreen
+
+    app = await _two_recorded_runs(pilot)
+    app.open_history()
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
+    await _settle(pilot)
+
+
+async def scene_compare(pilot: Any) -> None:
+    from convai_tui.tui.runs.compare import CompareScreen
+    from convai_tui.tui.runs.history import HistoryScreen
+
+    app = await _two_recorded_runs(pilot)
+    app.open_history()
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
+    app.screen.action_compare()
+    await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), what="compare")
+    await _settle(pilot)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "main": scene_main,
     "transcript": scene_transcript,
@@ -158,4 +197,6 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "tests": scene_tests,
     "ab": scene_ab,
     "diff": scene_diff,
+    "history": scene_history,
+    "compare": scene_compare,
 }

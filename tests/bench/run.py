@@ -559,6 +559,67 @@ def bench_export(emu: EmulatorProc) -> None:
            f"{n_s:,} conv: {rss_s / 1024:.0f} MB", rss / rss_s)
 
 
+# ---------------------------------------------------------------------------- run history
+def bench_runs() -> None:
+    """Loading and comparing two recorded runs of 200 tests x 20 repeats; listing 1,000 runs. The records
+    are written by the real service from invocations shaped like the API's, into a real workspace."""
+    from convai_tui.api.models import AgentTest, TestInvocation
+    from convai_tui.services.session import Session, Settings
+    from convai_tui.services.targets import RunTarget
+
+    ws = tempfile.mkdtemp(prefix="convai-bench-runs-")
+    s = Session(Settings.of(workspace=ws))
+    agent = "agent_bench"
+    tests = [AgentTest(id=f"test_{i:03d}", name=f"Test number {i}", type="llm", success_condition="x")
+             for i in range(200)]
+
+    def invocation(seed: int) -> TestInvocation:
+        runs = []
+        for t in range(200):
+            for rep in range(20):
+                ok = (t * 7 + rep * 3 + seed) % 11 != 0
+                runs.append({"test_run_id": f"run_{seed}_{t}_{rep}", "test_id": f"test_{t:03d}", "status":
+                             "passed" if ok else "failed", "repeat_index": rep,
+                             "condition_result": {"result": "success" if ok else "failure",
+                                                  "rationale": {"summary": "the agent confirms the time" * 3}},
+                             "agent_responses": [{"role": "agent", "message": "Sure, booked for Tuesday at 3 PM."}]})
+        return TestInvocation.model_validate({"id": f"inv_{seed}", "test_runs": runs})
+
+    t0 = time.perf_counter()
+    a = s.runs.record_test_run(agent, tests, invocation(1), RunTarget.remote(), repeat=20, started=time.time())
+    b = s.runs.record_test_run(agent, tests, invocation(2), RunTarget.remote(), repeat=20, started=time.time() + 1)
+    write = (time.perf_counter() - t0) * 1000 / 2
+    times = []
+    for _ in range(5):
+        fresh = Session(Settings.of(workspace=ws))
+        t0 = time.perf_counter()
+        runs = fresh.runs.list(agent)
+        va = next(v for v in runs if v.id == a.id)
+        vb = next(v for v in runs if v.id == b.id)
+        cmp = fresh.runs.compare(va, vb)
+        times.append((time.perf_counter() - t0) * 1000)
+    assert len(cmp.rows) == 200
+    size = Path(a.path).stat().st_size / 1e6  # type: ignore[arg-type]
+    record("runs: load + compare 200 tests x 20", statistics.median(times), "ms", "< 100 ms",
+           statistics.median(times) < 100, note=f"two {size:.1f} MB run files; writing one: {write:.0f} ms")
+    # 1,000 runs (small ones: listing reads one line per file, whatever the file's size)
+    small = [AgentTest(id=f"t{i}", name=f"T{i}", type="llm", success_condition="x") for i in range(10)]
+    inv = TestInvocation.model_validate({"id": "inv_s", "test_runs": [
+        {"test_run_id": f"r{i}", "test_id": f"t{i}", "status": "passed" if i % 3 else "failed"} for i in range(10)]})
+    for k in range(998):
+        s.runs.record_test_run(agent, small, inv, RunTarget.remote(), repeat=1, started=time.time() + 2 + k)
+    times = []
+    for _ in range(5):
+        fresh = Session(Settings.of(workspace=ws))
+        t0 = time.perf_counter()
+        n = len(fresh.runs.list(agent))
+        times.append((time.perf_counter() - t0) * 1000)
+    assert n == 1000
+    record("runs: list 1,000 runs", statistics.median(times), "ms", "< 300 ms", statistics.median(times) < 300,
+           note="one line read per run file")
+    shutil.rmtree(ws, ignore_errors=True)
+
+
 # ---------------------------------------------------------------------------- main
 def main() -> int:
     global CALIB_MS
@@ -566,7 +627,7 @@ def main() -> int:
     ap.add_argument("--json", default=str(ROOT / "bench-results.json"))
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--only", nargs="*", default=[],
-                    help="first_paint paging long_transcript stream parse grid diff export")
+                    help="runs first_paint paging long_transcript stream parse grid diff export")
     args = ap.parse_args()
     want = set(args.only)
 
@@ -576,6 +637,8 @@ def main() -> int:
     CALIB_MS = calibrate()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; calibration workload {CALIB_MS:.1f} ms\n")
+    if on("runs"):
+        bench_runs()
     if on("first_paint"):
         bench_first_paint(3 if args.quick else 7)
     emu = EmulatorProc(conversations=100_000, stream_delay_ms=0, test_delay_ms=200)

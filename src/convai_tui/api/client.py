@@ -43,6 +43,7 @@ from .models import (
     CreatedId,
     MessageSearchPage,
     MessageSearchResult,
+    ResubmitRequest,
     RunTestsRequest,
     SimulationRequest,
     SimulationResponse,
@@ -485,6 +486,11 @@ class ConvAIClient:
         return await self._model(TestInvocationsPage, "GET", "/v1/convai/test-invocations",
                                  params={"agent_id": agent_id, "cursor": cursor, "page_size": page_size},
                                  what="Listing test invocations")
+
+    async def resubmit_invocation(self, invocation_id: str, request: ResubmitRequest) -> Any:
+        """Run the given test runs of an invocation again (same invocation; their results change)."""
+        return await self._json("POST", f"/v1/convai/test-invocations/{invocation_id}/resubmit",
+                                json=request.to_wire(), what="Resubmitting test runs")
 
     async def cancel_invocation(self, invocation_id: str) -> None:
         await self._json("POST", f"/v1/convai/test-invocations/{invocation_id}/cancel", idempotent=True,

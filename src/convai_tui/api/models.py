@@ -544,6 +544,8 @@ class TestInvocationSummary(APIModel):
     title: str = ""
     agent_id: str | None = None
     branch_id: str | None = None
+    version_id: str | None = None
+    ran_against_draft: bool | None = None
     created_at_unix_secs: int = 0
     test_run_count: int = 0
     passed_count: int = 0

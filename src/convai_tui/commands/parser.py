@@ -185,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a test passes when at least this fraction of its runs pass (default 1.0)")
     x.add_argument("--timeout", type=float_in(0.0, open_low=True), default=900.0,
                    help="give up after this many seconds (default 900)")
+    x.add_argument("--baseline", metavar="REF",
+                   help="compare with a recorded run (an id, latest, v3, remote, draft or branch:NAME) and exit 1 "
+                        "only on regressions against it")
+    x.add_argument("--allow-noise", action="store_true",
+                   help="with --baseline: a regression within noise (Fisher's exact test, p >= 0.05) does not fail")
+    x.add_argument("--retry-failed", metavar="RUN",
+                   help="resubmit only the failed runs of a recorded run (same target); the results join that run")
 
     # ---------------------------------------------------------------- simulations
     x = cmd(sub, "simulate", "simulate:cmd_simulate", "run a simulation scenario and print the analysis",
@@ -209,6 +216,29 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--format", choices=["jsonl"], default="jsonl")
     x.add_argument("--out", "-o", help="output file (default: stdout); written whole or not at all")
     x.add_argument("--details", action="store_true", help="fetch each conversation's full transcript")
+
+    r = sub.add_parser("runs", help="the run history: list, show and compare recorded runs")
+    rs = r.add_subparsers(dest="runs_cmd", metavar="ACTION", required=True)
+    x = cmd(rs, "list", "runs:cmd_runs_list", "recorded test and simulation runs, newest first",
+            description="Every run made here is recorded in the workspace; runs made elsewhere (the dashboard, CI, "
+                        "another machine) are merged in from the API's invocation history unless --offline.")
+    x.add_argument("--agent")
+    x.add_argument("--offline", action="store_true", help="do not merge runs made elsewhere")
+    x.add_argument("--limit", type=int_in(0), default=0, help="at most this many (default: all)")
+    x = cmd(rs, "show", "runs:cmd_runs_show", "one recorded run as it was")
+    x.add_argument("run", help="a run id (or a unique prefix), latest, v3, remote, draft or branch:NAME")
+    x.add_argument("--agent")
+    x.add_argument("--simulation", action="store_true", help="REF names a simulation run")
+    x = cmd(rs, "compare", "runs:cmd_runs_compare", "two runs side by side: per test, the change and a verdict",
+            description="Per test: pass rate in A and in B with counts, the change, and a verdict (newly failing, "
+                        "fixed, still failing, flaky, passing); a difference within noise for the number of repeats "
+                        "(Fisher's exact test, p >= 0.05) is said to be.")
+    x.add_argument("a", help="the baseline run (id, latest, v3, remote, draft, branch:NAME)")
+    x.add_argument("b", help="the run to judge")
+    x.add_argument("--agent")
+    x.add_argument("--simulation", action="store_true", help="compare two simulation runs (transcripts, criteria)")
+    x.add_argument("--min-pass-rate", type=float_in(0.0, 1.0), default=1.0, metavar="R",
+                   help="a test passes when at least this fraction of its runs pass (default 1.0)")
 
     a = sub.add_parser("agents", help="list agents")
     asub = a.add_subparsers(dest="agents_cmd", metavar="ACTION", required=True)

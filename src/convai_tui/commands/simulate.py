@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from ..services.session import Session
 from .output import Output, styled
@@ -25,6 +26,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         turns: list = []
         road = ""
         final = None
+        prompt, version_id = await s.runs.prompt_of(agent_id, target)
+        started = time.time()
         try:
             async for upd in s.simulations.run(agent_id, scenario, target, turns=args.turns):
                 if isinstance(upd, RoadChosen):
@@ -41,6 +44,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                     final = upd.response
         except StreamInterrupted as exc:
             out.error(s.redact(str(exc)))
+            h = s.runs.record_simulation(agent_id, scenario, target, road, None, started=started, partial=exc.partial,
+                                         error=s.redact(str(exc)), prompt=prompt, version_id=version_id)
+            out.note(f"recorded as run {h.id}")
             if args.json:
                 out.json({"scenario": scenario.name, "agent_id": agent_id, "target": target.describe(), "road": road,
                           "interrupted": s.redact(str(exc)),
@@ -48,13 +54,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             return EXIT_API
         assert final is not None
         v = verdict(final)
+        h = s.runs.record_simulation(agent_id, scenario, target, road, final, started=started, prompt=prompt,
+                                     version_id=version_id)
         if args.json:
-            out.json({"scenario": scenario.name, "agent_id": agent_id, "target": target.describe(), "road": road,
-                      "passed": v.passed, **final.to_wire()})
+            out.json({"scenario": scenario.name, "agent_id": agent_id, "run_id": h.id, "target": target.describe(),
+                      "road": road, "passed": v.passed, **final.to_wire()})
         else:
             out.blank()
             print_analysis(out, final.analysis)
-            out.line(f"target {target.label} · road {road}")
+            out.line(f"target {target.label} · road {road} · recorded as run {h.id}")
         return EXIT_OK if v.passed else EXIT_FAILED
 
     return run(args, body)

@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..services.runs import Comparison, tests_of_invocation
 from ..services.session import Session
 from ..services.tests import TestReport
 from .output import Output, styled
@@ -18,6 +19,9 @@ MARKS = {"passed": "✓", "failed": "✗", "cancelled": "-", "pending": "…"}
 def cmd_test(args: argparse.Namespace) -> int:
     async def body(s: Session, out: Output) -> int:
         agent_id = s.agent_id(args.agent)
+        if args.retry_failed:
+            return await _retry(s, out, agent_id, args)
+        baseline = s.runs.resolve(agent_id, args.baseline) if args.baseline else None
         target = await s.prompts.target(agent_id, branch=args.branch, version=args.version, draft=args.draft)
         agent = await s.agents.get(agent_id)
         ts = await s.tests.for_agent(agent, only=args.only)
@@ -29,7 +33,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             raise UsageError("no tests to run" + (f" match {args.only}" if args.only else ""))
         out.note(f"running {len(ts.tests)} test(s) × {args.repeat} against {agent_id}: ", styled(target.label, "bold"),
                  f" · {target.test_road}")
-        started = time.monotonic()
+        prompt, version_id = await s.runs.prompt_of(agent_id, target)
+        started, wall = time.monotonic(), time.time()
         inv = None
         with out.progress("tests", total=len(ts.tests) * args.repeat) as bar:
             async for inv in s.tests.run(agent_id, ts.tests, target, repeat=args.repeat, timeout=args.timeout):
@@ -39,17 +44,66 @@ def cmd_test(args: argparse.Namespace) -> int:
         assert inv is not None
         report = s.tests.report(agent_id, ts.tests, inv, target, repeat=args.repeat, min_pass_rate=args.min_pass_rate,
                                 elapsed=time.monotonic() - started, missing=ts.missing)
-        if args.junit:
-            from .junit import write_junit
-
-            write_junit(Path(args.junit), report, agent.name or agent_id)
-        if args.json:
-            out.json(report.to_json())
-        else:
-            print_summary(out, report)
-        return EXIT_OK if report.passed else EXIT_FAILED
+        header = s.runs.record_test_run(agent_id, ts.tests, inv, target, repeat=args.repeat, started=wall,
+                                        prompt=prompt, version_id=version_id)
+        report.run_id = header.id
+        comparison = None
+        if baseline is not None:
+            comparison = s.runs.compare(baseline, s.runs.view(header), min_pass_rate=args.min_pass_rate)
+        return _finish(s, out, args, agent.name or agent_id, report, comparison)
 
     return run(args, body)
+
+
+def _finish(s: Session, out: Output, args: argparse.Namespace, suite: str, report: TestReport,
+            comparison: Comparison | None) -> int:
+    """The summary, --json and JUnit; the exit code: with a baseline, 1 only on regressions against it."""
+    regressions = comparison.regressions(allow_noise=args.allow_noise) if comparison else None
+    if args.junit:
+        from .junit import write_junit
+
+        write_junit(Path(args.junit), report, suite, comparison=comparison, allow_noise=args.allow_noise)
+    if args.json:
+        data = report.to_json()
+        if comparison is not None:
+            data["baseline"] = comparison.to_json()
+            data["baseline"]["regressions"] = [r.test_id for r in regressions or []]
+            data["passed"] = not regressions
+        out.json(data)
+    else:
+        print_summary(out, report)
+        if comparison is not None:
+            from .runs import print_comparison
+
+            out.blank()
+            out.line(styled(f"Against the baseline {comparison.a.header.id} ({comparison.a.header.target_label}):",
+                            "bold", single_line=True))
+            print_comparison(out, comparison, allow_noise=args.allow_noise)
+        out.line(styled(f"recorded as run {report.run_id}", "dim"))
+    if comparison is not None:
+        return EXIT_FAILED if regressions else EXIT_OK
+    return EXIT_OK if report.passed else EXIT_FAILED
+
+
+async def _retry(s: Session, out: Output, agent_id: str, args: argparse.Namespace) -> int:
+    """Resubmit the failed runs of a recorded run; the retried results join it."""
+    view = s.runs.full(s.runs.resolve(agent_id, args.retry_failed))
+    ids, target = s.runs.retry_plan(view)
+    agent = await s.agents.get(agent_id)
+    ts = await s.tests.for_agent(agent)
+    out.note(f"retrying {len(ids)} failed run(s) of {view.id} against {agent_id}: ", styled(target.label, "bold"))
+    started = time.monotonic()
+    inv = None
+    with out.progress("retrying", total=len(ids)) as bar:
+        async for inv in s.runs.retry(agent_id, view, ts.tests):
+            c = inv.counts()
+            bar.update(len(ids) - c["pending"], f"{c['passed']} passed, {c['failed']} failed")
+    assert inv is not None
+    # the invocation now holds every run of the original with the retried ones' new results
+    report = s.tests.report(agent_id, tests_of_invocation(inv, ts.tests), inv, target, repeat=view.header.repeat,
+                            min_pass_rate=args.min_pass_rate, elapsed=time.monotonic() - started)
+    report.run_id = view.id
+    return _finish(s, out, args, agent.name or agent_id, report, None)
 
 
 def print_summary(out: Output, report: TestReport) -> None:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .agents import AgentsService
     from .conversations import ConversationsService
     from .prompts import PromptsService
+    from .runs import RunsService
     from .simulations import SimulationsService
     from .tests import TestsService
 
@@ -249,6 +250,7 @@ class Session:
         from .agents import AgentsService
         from .conversations import ConversationsService
         from .prompts import PromptsService
+        from .runs import RunsService
         from .simulations import SimulationsService
         from .tests import TestsService
 
@@ -267,6 +269,7 @@ class Session:
         self.conversations: ConversationsService = ConversationsService(self)
         self.tests: TestsService = TestsService(self)
         self.simulations: SimulationsService = SimulationsService(self)
+        self.runs: RunsService = RunsService(self)
 
     # ------------------------------------------------------------------ what we talk to
     @property

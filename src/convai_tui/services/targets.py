@@ -17,7 +17,7 @@ from ..workspace.versions import PromptDraft, draft_hash
 if TYPE_CHECKING:
     from ..api.models import AgentConfigOverride
 
-TargetKind = Literal["remote", "branch", "version", "draft"]
+TargetKind = Literal["remote", "branch", "version", "draft", "override"]  # override: made elsewhere
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class RunTarget:
             return f"v{self.version} · {self.content_hash}{on}"
         if self.kind == "draft":
             return f"draft · {self.content_hash}{on}"
+        if self.kind == "override":
+            return "an override made elsewhere (prompt not recorded)"
         return "remote main"
 
     @property
@@ -73,6 +75,8 @@ class RunTarget:
             return f"v{self.version}:{self.content_hash}"
         if self.kind == "draft":
             return f"draft:{self.content_hash}"
+        if self.kind == "override":
+            return "override"
         return "remote"
 
     def describe(self) -> dict[str, Any]:

@@ -63,13 +63,15 @@ class TestReport:
     rows: list[TestRow]
     elapsed: float = 0.0
     missing: list[str] = field(default_factory=list)
+    run_id: str | None = None  # the run record that keeps it (services.runs)
 
     @property
     def passed(self) -> bool:
         return all(r.passed for r in self.rows)
 
     def to_json(self) -> dict[str, Any]:
-        return {"agent_id": self.agent_id, "target": self.target.describe(), "road": self.target.test_road,
+        return {"agent_id": self.agent_id, "run_id": self.run_id, "target": self.target.describe(),
+                "road": self.target.test_road,
                 "invocation_id": self.invocation_id, "repeat": self.repeat, "min_pass_rate": self.min_pass_rate,
                 "passed": self.passed, "missing_tests": self.missing, "tests": [r.to_json() for r in self.rows]}
 

@@ -20,7 +20,7 @@ from ..services.session import Session, Settings
 from ..services.targets import RunTarget
 from ..textutil import one_line, safe
 from ..timeline import mark
-from .messages import AgentChanged, FeedbackChanged, OpenTranscript, ShowPane, UseAsHistory
+from .messages import AgentChanged, FeedbackChanged, OpenTranscript, ShowHistory, ShowPane, UseAsHistory
 from .widgets.agent_switcher import AgentSwitcher
 from .widgets.targets import TargetChoice
 
@@ -456,6 +456,19 @@ class ConvaiApp(App):
     def _show(self, event: ShowPane) -> None:
         self.action_show_pane(event.pane)
 
+    @on(ShowHistory)
+    def _history(self, event: ShowHistory) -> None:
+        self.open_history(event.agent_id)
+
+    def open_history(self, agent_id: str | None = None) -> None:
+        from .runs.history import HistoryScreen
+
+        agent_id = agent_id or (self.agent.agent_id if self.agent else None)
+        if agent_id is None:
+            self.notify("No agent loaded yet.")
+            return
+        self.push_screen(HistoryScreen(self.session, agent_id))
+
     # ------------------------------------------------------------------ branches
     def action_create_branch(self) -> None:
         from .widgets.dialogs import InputScreen
@@ -557,6 +570,10 @@ class ConvaiApp(App):
         yield SystemCommand("Edit scenario", "Persona, mocks, criteria, history, limit",
                             self.simulation_pane.action_edit)
         yield SystemCommand("Run tests", "Run the agent's tests", self.tests_pane.action_run)
+        yield SystemCommand("Retry failed tests", "Rerun only the failed runs of the last run (same target)",
+                            self.tests_pane.action_retry)
+        yield SystemCommand("Run history", "Every test and simulation run: open one as it was, compare two",
+                            self.open_history)
         yield SystemCommand("Cancel test run", "Cancel the running invocation", self.tests_pane.action_cancel)
 
     async def on_unmount(self) -> None:

@@ -47,3 +47,11 @@ class ShowPane(Message):
     def __init__(self, pane: str) -> None:
         super().__init__()
         self.pane = pane
+
+
+class ShowHistory(Message):
+    """Open the run history of an agent."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__()
+        self.agent_id = agent_id

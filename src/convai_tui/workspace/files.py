@@ -264,3 +264,33 @@ def exclusive_output(path: Path) -> Iterator[TextIO]:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def create_new(path: Path, data: bytes) -> None:
+    """Create ``path`` with ``data``, complete or not at all, and only if no file of that name exists:
+    written to an exclusively created temporary file beside it, fsynced, then hard-linked into place
+    (``link`` fails when the name is taken, so two writers can never replace each other's file)."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise WorkspaceError(_os_message(path, exc, "not written")) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise ExternalEditConflict(path) from None
+    except OSError as exc:
+        raise WorkspaceError(_os_message(path, exc, "not written")) from None
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    _fsync_dir(directory)

@@ -45,6 +45,7 @@ class SimRun:
         self.notes: list[Text] = []
         self.analysis_rich: Text | None = None
         self.target = target
+        self.lane_id = lane_id
         self.label = target.label
         self.turns = 0
         self.road = ""
@@ -53,6 +54,8 @@ class SimRun:
         self.error = ""
         self.running = True
         self.pending: list[Any] = []  # turns waiting for the next batched render
+        self.run_id: str | None = None  # its record in the run history
+        self.prompt: tuple[Any, str | None] | None = None  # what ran (prompt, remote version id), for the record
 
     def note(self, text: Text) -> None:
         """A line in the lane's header (scenario, road, progress, errors): the first (what runs
@@ -166,7 +169,11 @@ class SimulationPane(Vertical):
                 self.app.notify(str(exc), title="A/B", severity="error", markup=False)
                 return
             self._set_ab(True)
-            self.sim_workers = [self._run_lane(self._start_lane(lane_id, t), t) for lane_id, t in zip("ab", targets)]
+            from ...workspace.runs import new_run_id
+
+            group = f"ab-{new_run_id()}"
+            self.sim_workers = [self._run_lane(self._start_lane(lane_id, t), t, group)
+                                for lane_id, t in zip("ab", targets)]
 
         self.app.push_screen(ABScreen(choices, remote, draft), go)
 
@@ -200,15 +207,21 @@ class SimulationPane(Vertical):
         return "\n".join([Text("\n").join(lane.notes).plain, turns, analysis])
 
     @work(group="simulation")
-    async def _run_lane(self, lane: SimRun, target: RunTarget) -> None:
+    async def _run_lane(self, lane: SimRun, target: RunTarget, group: str | None = None) -> None:
         assert self.agent is not None
+        agent_id, scenario = self.agent.agent_id, self.scenario
+        started = time.time()
+        partial: list[Any] = []
+        lane.prompt = None
         try:
-            async for upd in self.session.simulations.run(self.agent.agent_id, self.scenario, target):
+            lane.prompt = await self.session.runs.prompt_of(agent_id, target)
+            async for upd in self.session.simulations.run(agent_id, scenario, target):
                 if isinstance(upd, RoadChosen):
                     lane.road = "stream" if upd.road == "stream" else "simulation test"
                     lane.note(Text(f"road: {upd.reason}", style="dim italic"))
                 elif isinstance(upd, NewTurns):
                     lane.pending.extend(upd.turns)  # rendered in batches by the 10 Hz tick
+                    partial.extend(upd.turns)
                 elif isinstance(upd, Progress):
                     lane.note(Text(safe(upd.message), style="dim"))
                 elif isinstance(upd, Finished):
@@ -242,8 +255,21 @@ class SimulationPane(Vertical):
         finally:
             lane.running = False
             self._flush(lane)
+            self._record(agent_id, scenario, lane, started, partial, group)
             if not self.running or all(not ln.running for ln in self.lanes.values()):
                 self._compare()
+
+    def _record(self, agent_id: str, scenario: Scenario, lane: SimRun, started: float, partial: list[Any],
+                group: str | None) -> None:
+        """Every simulation is kept in the run history (a cut or cancelled one with what arrived)."""
+        try:
+            prompt, version_id = lane.prompt or (None, None)
+            lane.run_id = self.session.runs.record_simulation(
+                agent_id, scenario, lane.target, lane.road, lane.finished, started=started, partial=partial,
+                error=lane.error or None, group=group, lane=lane.lane_id if group else None, prompt=prompt,
+                version_id=version_id).id
+        except WorkspaceError as exc:
+            self.app.notify(str(exc), title="Simulation not recorded", severity="error", markup=False)
 
     def _flush(self, lane: SimRun) -> None:
         """Render pending turns in one batch (fast streams arrive faster than frames)."""

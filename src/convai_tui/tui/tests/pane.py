@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -18,10 +19,14 @@ from ...services.tests import condition_of, repeat_index
 from ...textutil import one_line
 from ..widgets.rungrid import RunGrid
 from ..widgets.status import StatusLine
+from ...workspace.errors import WorkspaceError
+from ..messages import ShowHistory
 from ..widgets.targets import TargetChoice, choice_for, fill_targets
 from .run_detail import RunDetailScreen
 
 if TYPE_CHECKING:
+    from ...workspace.runs import RunHeader
+    from ...workspace.versions import PromptDraft
     from ...api.models import Agent, AgentTest, TestInvocation, TestRun
     from ...services.session import Session
 
@@ -39,6 +44,8 @@ class TestsPane(Vertical):
         Binding("x", "cancel", "Cancel run"),
         Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+"),
         Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False),
+        Binding("R", "retry", "Retry failed"),
+        Binding("h", "history", "History"),
     ]
 
     def __init__(self, session: Session, **kw: Any) -> None:
@@ -50,6 +57,7 @@ class TestsPane(Vertical):
         self.invocation: TestInvocation | None = None
         self.runs: dict[tuple[str, int], TestRun] = {}
         self.run_target: RunTarget | None = None  # what the runs on the grid ran against
+        self.run_header: RunHeader | None = None  # the record of the last finished run (retries join it)
         self.repeat = 1
         self.targets: list[TargetChoice] = []
         self.polling = False
@@ -156,11 +164,17 @@ class TestsPane(Vertical):
     @work(exclusive=True, group="tests-run")
     async def run_tests(self, repeat: int, target: RunTarget) -> None:
         assert self.agent is not None
+        agent_id = self.agent.agent_id
         self.polling = True
+        self.run_header = None
         self._status(f"Starting {len(self.tests) * repeat} runs against {one_line(target.label, 60)}…")
         tests = self.session.tests
+        started = time.time()
+        inv = None
+        prompt, version_id = None, None
         try:
-            inv = await tests.start(self.agent.agent_id, self.tests, target, repeat=repeat)
+            prompt, version_id = await self.session.runs.prompt_of(agent_id, target)
+            inv = await tests.start(agent_id, self.tests, target, repeat=repeat)
             self.invocation = inv
             self._apply(inv)
             async for inv in tests.poll(inv.id, initial_interval=0.3, max_interval=2.0):
@@ -171,6 +185,61 @@ class TestsPane(Vertical):
             self.app.notify(str(exc), title="Tests", severity="error", markup=False)
         finally:
             self.polling = False
+        if inv is not None and inv.is_finished:
+            self._record(agent_id, inv, target, repeat, started, prompt, version_id)
+
+    def _record(self, agent_id: str, inv: TestInvocation, target: RunTarget, repeat: int, started: float,
+                prompt: PromptDraft | None, version_id: str | None) -> None:
+        """Every finished run is kept in the workspace's run history."""
+        try:
+            self.run_header = self.session.runs.record_test_run(agent_id, self.tests, inv, target, repeat=repeat,
+                                                                started=started, prompt=prompt, version_id=version_id)
+        except WorkspaceError as exc:
+            self.app.notify(str(exc), title="Run not recorded", severity="error", markup=False)
+            return
+        self._apply(inv)
+
+    def action_retry(self) -> None:
+        """Rerun only the failed runs of the last finished run (same target): R."""
+        if self.polling:
+            self.app.notify("A run is in progress.", severity="warning")
+            return
+        if self.run_header is None or self.agent is None:
+            self.app.notify("No finished run to retry: run the tests first (r), or open one from the history (h).",
+                            severity="warning")
+            return
+        self.retry_run(self.run_header)
+
+    @work(exclusive=True, group="tests-run")
+    async def retry_run(self, header: RunHeader) -> None:
+        assert self.agent is not None
+        runs = self.session.runs
+        try:
+            view = runs.full(runs.resolve(header.agent_id, header.id))
+            ids, target = runs.retry_plan(view)
+        except (UsageError, WorkspaceError) as exc:
+            self.app.notify(str(exc), title="Retry", severity="warning", markup=False)
+            return
+        self.polling = True
+        self.run_target = target
+        self._status(f"Retrying {len(ids)} failed run(s) against {one_line(target.label, 60)}…")
+        try:
+            async for inv in runs.retry(header.agent_id, view, self.tests):
+                self.invocation = inv
+                self._apply(inv)
+        except (ConvAIError, UsageError, WorkspaceError) as exc:
+            self._status(Text(f"Retry failed: {exc}", style="red"))
+            self.app.notify(str(exc), title="Retry", severity="error", markup=False)
+        finally:
+            self.polling = False
+        after = runs.full(runs.resolve(header.agent_id, header.id))
+        flaky = len(after.flaky_tests)
+        self.app.notify(f"Retried {len(ids)} run(s) of {header.id}: {after.passed} passed, {after.failed} failed"
+                        + (f"; {flaky} flaky test(s)" if flaky else "") + ".", markup=False)
+
+    def action_history(self) -> None:
+        if self.agent is not None:
+            self.post_message(ShowHistory(self.agent.agent_id))
 
     def _apply(self, inv: TestInvocation) -> None:
         """Update only the cells whose status changed, then the per-test and overall rates."""
@@ -194,6 +263,10 @@ class TestsPane(Vertical):
             t.append(f" · {c['cancelled']} cancelled", style="dim")
         if self.run_target is not None:
             t.append(f" · {one_line(self.run_target.label, 50)}", style="bold")
+        if self.run_header is not None:
+            t.append(f" · run {self.run_header.id}", style="dim")
+            if c["failed"]:
+                t.append("  (R: retry failed · h: history)", style="dim")
         t.append("  (Enter on a cell: details)", style="dim")
         self._status(t)
 

@@ -1,0 +1,1 @@
+"""Run history screens: the history, one run as it was, two runs compared."""
