@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--side-by-side", "-y", action="store_true", help="two columns with word-level highlights")
     x.add_argument("--width", type=int_in(40, 10_000), help="total width for --side-by-side (default: the terminal's)")
     x.add_argument("--context", "-U", type=int_in(0, 100_000), default=3, help="lines of context (default 3)")
+    x.add_argument("--results", action="store_true",
+                   help="under the diff: each test's pass rate for A and B (recorded runs) and what changed")
 
     x = cmd(sub, "versions", "prompts:cmd_versions", "list or show saved prompt versions")
     x.add_argument("number", nargs="?", type=int_in(1), help="show this version")
@@ -239,6 +241,29 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--simulation", action="store_true", help="compare two simulation runs (transcripts, criteria)")
     x.add_argument("--min-pass-rate", type=float_in(0.0, 1.0), default=1.0, metavar="R",
                    help="a test passes when at least this fraction of its runs pass (default 1.0)")
+
+    x = cmd(sub, "matrix", "matrix:cmd_matrix", "the test x version matrix from recorded runs; --fill runs the gaps",
+            description="One row per test, one column per target (saved versions, the draft, branches, the remote), "
+                        "each cell the pass rate of every recorded run of that prompt (matched by content). "
+                        "--fill runs only the empty cells: one run-tests call per column.")
+    x.add_argument("--agent")
+    x.add_argument("--targets", help="comma-separated: v3,v5,draft,remote,branch:NAME (default: the saved "
+                                     "versions, the draft, the remote)")
+    x.add_argument("--fill", action="store_true", help="run the empty cells")
+    x.add_argument("--repeat", type=int_in(1, 20), default=1, help="repeat count for --fill (1-20)")
+    x.add_argument("--concurrency", type=int_in(1, 8), default=3, help="run-tests calls at a time (default 3)")
+
+    x = cmd(sub, "bisect", "matrix:cmd_bisect", "find the first saved version where a test starts failing",
+            description="Binary search over saved versions between --good and --bad; each step is a repeated run "
+                        "(recorded runs of that prompt are reused when there are enough), recorded like any run. "
+                        "Prints the culprit and its diff against its predecessor.")
+    x.add_argument("--agent")
+    x.add_argument("--test", required=True, help="the test's name (or a unique part of it) or id")
+    x.add_argument("--good", required=True, help="a version where it passes (v2)")
+    x.add_argument("--bad", required=True, help="a later version where it fails (v9)")
+    x.add_argument("--repeat", type=int_in(1, 20), default=5, help="runs per step (default 5)")
+    x.add_argument("--min-pass-rate", type=float_in(0.0, 1.0), default=0.8, metavar="R",
+                   help="a step is good when at least this fraction of its runs pass (default 0.8)")
 
     a = sub.add_parser("agents", help="list agents")
     asub = a.add_subparsers(dest="agents_cmd", metavar="ACTION", required=True)

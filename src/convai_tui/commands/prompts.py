@@ -80,15 +80,36 @@ def cmd_diff(args: argparse.Namespace) -> int:
         warn_problems(s, out)
         if diff.a == diff.b:
             out.line(f"{diff.a_label} and {diff.b_label} are identical")
-            return EXIT_OK
-        if args.side_by_side:
+        elif args.side_by_side:
             width = args.width or shutil.get_terminal_size((160, 40)).columns
             print_side_by_side(out, diff, width, context=args.context)
         else:
             print_unified(out, diff.unified(context=args.context))
+        if args.results:
+            _print_results(s, out, agent_id, diff)
         return EXIT_OK
 
     return run(args, body)
+
+
+def _print_results(s: Session, out: Output, agent_id: str, diff: DiffResult) -> None:
+    """What the change did: per test, the recorded pass rate of each side, and which changed verdict."""
+    from .matrix import cell_text
+
+    rows = s.matrix.results_for(agent_id, diff.a, diff.b)
+    out.blank()
+    if not rows:
+        out.line(styled("No recorded test runs of either prompt yet: `convai-tui matrix --targets ... --fill` or "
+                        "`convai-tui test --version N` make some.", "dim"))
+        return
+    out.line(styled(f"{'TEST':<40} {diff.a_label[:10]:>10} {diff.b_label[:10]:>10}  WHAT CHANGED", "bold",
+                    single_line=True))
+    for name, a, b, what in rows:
+        ta, sa = cell_text(a)
+        tb, sb = cell_text(b)
+        out.line(styled(f"{name[:40]:<40}", single_line=True), " ", styled(f"{ta:>10}", sa), " ",
+                 styled(f"{tb:>10}", sb), "  ", styled(what, {"now fails": "bold red", "now passes": "bold green"}
+                                                       .get(what, "dim")))
 
 
 def cmd_versions(args: argparse.Namespace) -> int:

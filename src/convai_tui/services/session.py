@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..workspace.store import Workspace
     from .agents import AgentsService
     from .conversations import ConversationsService
+    from .matrix import MatrixService
     from .prompts import PromptsService
     from .runs import RunsService
     from .simulations import SimulationsService
@@ -249,6 +250,7 @@ class Session:
     def __init__(self, settings: Settings, *, client_options: Mapping[str, Any] | None = None) -> None:
         from .agents import AgentsService
         from .conversations import ConversationsService
+        from .matrix import MatrixService
         from .prompts import PromptsService
         from .runs import RunsService
         from .simulations import SimulationsService
@@ -270,6 +272,7 @@ class Session:
         self.tests: TestsService = TestsService(self)
         self.simulations: SimulationsService = SimulationsService(self)
         self.runs: RunsService = RunsService(self)
+        self.matrix: MatrixService = MatrixService(self)
 
     # ------------------------------------------------------------------ what we talk to
     @property

@@ -20,7 +20,7 @@ from ..services.session import Session, Settings
 from ..services.targets import RunTarget
 from ..textutil import one_line, safe
 from ..timeline import mark
-from .messages import AgentChanged, FeedbackChanged, OpenTranscript, ShowHistory, ShowPane, UseAsHistory
+from .messages import AgentChanged, FeedbackChanged, OpenTranscript, ShowHistory, ShowMatrix, ShowPane, UseAsHistory
 from .widgets.agent_switcher import AgentSwitcher
 from .widgets.targets import TargetChoice
 
@@ -460,6 +460,18 @@ class ConvaiApp(App):
     def _history(self, event: ShowHistory) -> None:
         self.open_history(event.agent_id)
 
+    @on(ShowMatrix)
+    def _matrix(self, event: ShowMatrix) -> None:
+        self.open_matrix()
+
+    def open_matrix(self) -> None:
+        from .runs.matrix import MatrixScreen
+
+        if self.agent is None:
+            self.notify("No agent loaded yet.")
+            return
+        self.push_screen(MatrixScreen(self.session, self.agent.agent_id))
+
     def open_history(self, agent_id: str | None = None) -> None:
         from .runs.history import HistoryScreen
 
@@ -574,6 +586,8 @@ class ConvaiApp(App):
                             self.tests_pane.action_retry)
         yield SystemCommand("Run history", "Every test and simulation run: open one as it was, compare two",
                             self.open_history)
+        yield SystemCommand("Test × version matrix", "Pass rates per test and prompt version; fill gaps; bisect",
+                            self.open_matrix)
         yield SystemCommand("Cancel test run", "Cancel the running invocation", self.tests_pane.action_cancel)
 
     async def on_unmount(self) -> None:

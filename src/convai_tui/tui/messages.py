@@ -55,3 +55,11 @@ class ShowHistory(Message):
     def __init__(self, agent_id: str) -> None:
         super().__init__()
         self.agent_id = agent_id
+
+
+class ShowMatrix(Message):
+    """Open the test x version matrix of an agent."""
+
+    def __init__(self, agent_id: str) -> None:
+        super().__init__()
+        self.agent_id = agent_id

@@ -11,24 +11,31 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Select
+from textual.widgets import Footer, Label, Select, Static
 
+from ...textutil import one_line
 from ...workspace.diff import SideBySide, side_by_side
 from ...workspace.versions import draft_text
 from ..widgets.diffview import DiffView, HunkChanged
 from ..widgets.status import StatusLine
 
 if TYPE_CHECKING:
+    from ...services.session import Session
     from ...workspace.versions import PromptDraft
 
 
 class DiffScreen(Screen):
+    """With a session and an agent, the results of each side's recorded test runs show under the diff:
+    what changed and what it did, on one screen."""
+
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
-    def __init__(self, choices: list[tuple[str, str, "PromptDraft"]], a: str, b: str) -> None:
+    def __init__(self, choices: list[tuple[str, str, "PromptDraft"]], a: str, b: str, *,
+                 session: Session | None = None, agent_id: str | None = None) -> None:
         super().__init__()
         self.choices = {key: (label, draft) for label, key, draft in choices}
         self.a, self.b = a, b
+        self.session, self.agent_id = session, agent_id
 
     def compose(self) -> ComposeResult:
         opts = [(Text(label), key) for key, (label, _) in self.choices.items()]
@@ -38,6 +45,8 @@ class DiffScreen(Screen):
             yield Select(opts, value=self.b, allow_blank=False, id="diff-b")
         yield StatusLine("", id="diff-stats")
         yield DiffView(id="diff-view")
+        if self.session is not None:
+            yield Static("", id="diff-results")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -58,7 +67,28 @@ class DiffScreen(Screen):
         lb, db = self.choices[b]
         sbs = side_by_side(draft_text(da), draft_text(db))
         self.query_one(DiffView).set_diff(sbs)
+        self._results(la, da, lb, db)
         self._stats(sbs, la, lb)
+
+    def _results(self, la: str, da: PromptDraft, lb: str, db: PromptDraft) -> None:
+        """Each test's recorded pass rate for A and for B, and which tests changed verdict."""
+        if self.session is None or self.agent_id is None:
+            return
+        rows = self.session.matrix.results_for(self.agent_id, da, db)
+        t = Text()
+        if not rows:
+            t.append("No recorded test runs of either prompt yet (run the tests against them, or fill the matrix).",
+                     style="dim")
+        else:
+            changed = [r for r in rows if r[3] in ("now fails", "now passes")]
+            t.append(f"Results  {one_line(la, 20)} → {one_line(lb, 20)}: ", style="bold")
+            t.append(f"{len(changed)} test(s) changed verdict", style="bold yellow" if changed else "green")
+            for name, a, b, what in rows:
+                sa = f"{a.passed}/{a.total}" if a.total else "·"
+                sb = f"{b.passed}/{b.total}" if b.total else "·"
+                t.append(f"\n  {one_line(name, 40):<40} {sa:>7} {sb:>7}  ")
+                t.append(what, style={"now fails": "bold red", "now passes": "bold green"}.get(what, "dim"))
+        self.query_one("#diff-results", Static).update(t)
 
     def _stats(self, sbs: SideBySide, la: str, lb: str) -> None:
         view = self.query_one(DiffView)

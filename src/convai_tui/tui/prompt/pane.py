@@ -249,7 +249,7 @@ class PromptPane(Vertical):
         choices = self.diff_choices()
         keys = [k for _, k, _ in choices]
         a = "remote" if "remote" in keys else keys[-1]
-        self.app.push_screen(DiffScreen(choices, a, "editor"))
+        self.app.push_screen(DiffScreen(choices, a, "editor", session=self.session, agent_id=self.agent.agent_id))
 
     @work(exclusive=True, group="pull")
     async def action_pull(self) -> None:

@@ -20,7 +20,7 @@ from ...textutil import one_line
 from ..widgets.rungrid import RunGrid
 from ..widgets.status import StatusLine
 from ...workspace.errors import WorkspaceError
-from ..messages import ShowHistory
+from ..messages import ShowHistory, ShowMatrix
 from ..widgets.targets import TargetChoice, choice_for, fill_targets
 from .run_detail import RunDetailScreen
 
@@ -46,6 +46,7 @@ class TestsPane(Vertical):
         Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False),
         Binding("R", "retry", "Retry failed"),
         Binding("h", "history", "History"),
+        Binding("m", "matrix", "Matrix"),
     ]
 
     def __init__(self, session: Session, **kw: Any) -> None:
@@ -240,6 +241,10 @@ class TestsPane(Vertical):
     def action_history(self) -> None:
         if self.agent is not None:
             self.post_message(ShowHistory(self.agent.agent_id))
+
+    def action_matrix(self) -> None:
+        if self.agent is not None:
+            self.post_message(ShowMatrix(self.agent.agent_id))
 
     def _apply(self, inv: TestInvocation) -> None:
         """Update only the cells whose status changed, then the per-test and overall rates."""
