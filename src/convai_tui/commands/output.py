@@ -50,9 +50,15 @@ def colour_wanted(stream: TextIO) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """Rich would exit(1) itself; the runner decides (a quiet 141, as a program killed by SIGPIPE)."""
+        raise BrokenPipeError
+
+
 def _console(stream: TextIO) -> Console:
     on = colour_wanted(stream)
-    return Console(file=stream, force_terminal=on, color_system="standard" if on else None, highlight=False,
+    return _Console(file=stream, force_terminal=on, color_system="standard" if on else None, highlight=False,
                    markup=False, emoji=False, soft_wrap=True, no_color=not on)
 
 

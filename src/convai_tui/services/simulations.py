@@ -78,9 +78,19 @@ class SimulationsService:
         naming the field (a wrongly typed partial history, a turn limit out of range)."""
         from pydantic import ValidationError
 
+        from ..api.models import TranscriptTurn
+
         limit = scenario.turn_limit if turns is None else turns
         if not 1 <= limit <= MAX_TURNS:
             raise UsageError(f"the turn limit must be between 1 and {MAX_TURNS:,} (got {limit})")
+        for i, turn in enumerate(scenario.partial_history):
+            try:
+                TranscriptTurn.model_validate(turn)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                loc = ".".join(str(p) for p in first.get("loc", ()))
+                raise UsageError(f"scenario {scenario.name!r}: partial_history turn {i}: {loc}: "
+                                 f"{first.get('msg')}") from None
         try:
             s = Scenario(**{**scenario.__dict__, "turn_limit": limit})
             return s.to_request()
