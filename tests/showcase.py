@@ -190,6 +190,27 @@ async def scene_compare(pilot: Any) -> None:
     await _settle(pilot)
 
 
+async def scene_matrix(pilot: Any) -> None:
+    from convai_tui.tui.runs.matrix import MatrixScreen
+    from convai_tui.workspace.versions import PromptDraft
+
+    app = await ready(pilot, "agent_dental_bella")
+    prompts = app.session.prompts
+    base = prompts.versions("agent_dental_bella")[0].draft
+    for extra, message in (("\nAlways confirm the booking time.", "confirm times"),
+                           ("\nAlways confirm the booking time.\nBe polite.", "polite"),
+                           ("\nBe concise.", "concise, no confirm")):
+        prompts.save_version("agent_dental_bella", PromptDraft(base.prompt + extra, base.first_message, base.llm,
+                                                               base.temperature), message=message)
+    app.open_matrix()
+    screen = await wait_for(pilot, lambda: isinstance(app.screen, MatrixScreen) and app.screen.matrix
+                            and app.screen, what="matrix")
+    screen.repeat = 2
+    screen.action_fill()
+    await wait_for(pilot, lambda: not screen.busy and not screen.matrix.missing(), timeout=30, what="filled")
+    await _settle(pilot)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "main": scene_main,
     "transcript": scene_transcript,
@@ -199,4 +220,5 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "diff": scene_diff,
     "history": scene_history,
     "compare": scene_compare,
+    "matrix": scene_matrix,
 }
