@@ -463,12 +463,12 @@ async def test_hostile_json_bodies_are_typed_errors():
                 with pytest.raises(E.APIStatusError) as ei:
                     await c.list_agents(search=name)
                 assert ("invalid JSON" in str(ei.value)) == (name not in ("shape", "empty")), name
-            # 200 levels: accepted (and serialisable); a lone surrogate in text: kept, printable safely
+            # 200 levels: accepted (and serialisable); a lone surrogate (valid JSON, not text): U+FFFD
             ok = b'{"agents": [{"agent_id": "a\\ud800", "name": "x"}], "deep": ' + b"[" * 199 + b"]" * 199 + b"}"
             bodies["ok"] = ok
             page = await c.list_agents(search="ok")
-            assert page.agents[0].agent_id == "a\ud800"
-            page.to_wire()
+            assert page.agents[0].agent_id == "a\ufffd"
+            json.dumps(page.to_wire(), ensure_ascii=False).encode("utf-8")
 
 
 async def test_a_redirect_is_an_error_not_an_empty_success():

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Generator, Iterator
 
+from ..textutil import no_surrogates
 from .errors import StreamProtocolError
 from .models import ConversationAnalysis, SimulationResponse, TranscriptTurn
 
@@ -63,6 +64,26 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _no_lone_surrogates(value: Any, text: str) -> Any:
+    """``value`` with every lone surrogate (``"\\ud800"`` is valid JSON, but not text: it cannot be
+    printed, saved or serialised by pydantic) replaced by U+FFFD, in strings and keys. Costs nothing
+    unless ``text`` has such an escape (a valid pair is decoded to one character by ``json``)."""
+    return _fix_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _fix_surrogates(v: Any) -> Any:
+    if isinstance(v, str):
+        return no_surrogates(v)
+    if isinstance(v, dict):
+        return {_fix_surrogates(k): _fix_surrogates(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_fix_surrogates(x) for x in v]
+    return v  # (recursion: the depth is bounded by MAX_DEPTH by the time this runs)
+
+
 def loads(data: str | bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
     """Strict JSON (no NaN/Infinity), at most ``max_depth`` levels deep; raises :class:`JSONError`
     (a ``ValueError``) for anything else: malformed text, invalid UTF-8, a number too long to convert,
@@ -80,7 +101,7 @@ def loads(data: str | bytes, *, max_depth: int | None = MAX_DEPTH) -> Any:
         raise JSONError(str(exc)[:120]) from None
     if max_depth is not None and _brackets(text) > max_depth and too_deep(value, max_depth):
         raise JSONError(f"nested more than {max_depth} levels deep")
-    return value
+    return _no_lone_surrogates(value, text)
 
 
 def _brackets(text: str, start: int = 0, end: int | None = None) -> int:
@@ -272,6 +293,8 @@ class _Values:
             raise self._too_long()
         if _brackets(src, pos, stop) > MAX_DEPTH and too_deep(value):
             raise self._error(f"nested more than {MAX_DEPTH} levels deep")
+        if _SURROGATE_ESCAPE.search(src, pos, stop):
+            value = _fix_surrogates(value)
         self._value = value
         return stop
 
