@@ -554,5 +554,6 @@ async def test_request_bodies_that_json_cannot_carry():
             with pytest.raises(E.InvalidRequestError, match="NaN or infinity"):
                 await c.update_agent("a1", {"x": float("nan")})
             agent = await c.update_agent("a1", AgentUpdate(name="lone \udc80 surrogate"))
-    assert agent.name == "lone \udc80 surrogate"  # sent \u-escaped: valid JSON, nothing lost
+    # sent \u-escaped (valid JSON: what was given goes out as is); what comes back is made text (U+FFFD)
     assert srv.requests[-1].body == b'{"name":"lone \\udc80 surrogate"}'
+    assert agent.name == "lone \ufffd surrogate"
