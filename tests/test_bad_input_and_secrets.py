@@ -141,9 +141,14 @@ def test_sigkill_during_a_save_loop_leaves_old_or_new_files(tmp_path):
                 ws.save("a", PromptDraft(body, first_message=str(i)))
     ''')
     rnd = random.Random(11)
+    draft_file = Workspace(tmp_path).draft_path("a")
     for round_ in range(12):
+        before = draft_file.stat().st_mtime_ns if draft_file.exists() else None
         p = subprocess.Popen([sys.executable, "-c", script])
-        time.sleep(0.15 + rnd.random() * 0.35)
+        deadline = time.monotonic() + 60  # the kill lands in the save loop, not during start-up
+        while (not draft_file.exists() or draft_file.stat().st_mtime_ns == before) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.05 + rnd.random() * 0.35)
         p.send_signal(signal.SIGKILL)
         p.wait()
         ws = Workspace(tmp_path)

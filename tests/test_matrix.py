@@ -112,5 +112,5 @@ async def test_matrix_screen_fills_and_bisects(tmp_path):
         diff = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen, timeout=30,
                               what="the culprit's diff")
         assert (diff.a, diff.b) == ("v3", "v4")
-        results = str(diff.query_one("#diff-results").render())
+        results = await wait_for(pilot, lambda: str(diff.query_one("#diff-results").render()), what="results")
         assert "Confirms the booking" in results and "now fails" in results

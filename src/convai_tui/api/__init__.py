@@ -13,6 +13,9 @@ _LAZY = {
     "ConvAIError": "errors", "ConfigError": "errors", "APIConnectionError": "errors",
     "AuthenticationError": "errors", "NotFoundError": "errors", "ValidationError": "errors",
     "RateLimitError": "errors", "ServerError": "errors", "StreamInterrupted": "errors", "EndpointGone": "errors",
+    "APITimeoutError": "errors", "DeadlineExceeded": "errors", "InvalidRequestError": "errors",
+    "ResponseTooLarge": "errors", "ResponseDecodeError": "errors", "PaginationError": "errors",
+    "StreamProtocolError": "errors", "APIStatusError": "errors", "PageGuard": "guards", "Deadline": "guards",
 }
 __all__ = list(_LAZY)
 

@@ -11,7 +11,10 @@
       tests/<name>.toml               agent tests (with the remote id once synced)
 
 Every read is validated; a bad file is reported as ``path:line:col: problem`` and is
-never overwritten. Every write is atomic and refuses to clobber an external edit.
+never overwritten. Every write is atomic and refuses to clobber an external edit. Version
+numbers are claimed atomically (exclusive creation), so processes saving at once (the TUI's
+autosave, ``pull``, ``push --draft``) never lose a version. Nothing is read or written through
+a symlink that leads outside the workspace (a cloned repository is not trusted).
 """
 
 from __future__ import annotations
@@ -19,19 +22,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from . import files as F
 from .config import CONFIG_NAME, WorkspaceConfig, read_config
 from .scenarios import Criterion, Scenario, ToolMock
-from .versions import PromptDraft, PromptVersion, draft_hash  # noqa: F401  (draft_hash: re-exported)
+from .versions import PromptDraft, PromptVersion, draft_hash, normalise_text  # noqa: F401  (draft_hash: re-exported)
 
-_VERSION_RE = re.compile(r"^v(\d{1,6})\.toml$")
+_VERSION_RE = re.compile(r"^v(\d+)\.toml$")  # v0001.toml ... v999999.toml, v1000000.toml, ...
+
+
+def version_filename(number: int) -> str:
+    """The canonical file name of version ``number`` (at least 4 digits, never capped)."""
+    return f"v{number:04d}.toml"
 
 
 def utcnow() -> dt.datetime:
@@ -56,8 +66,15 @@ class PromptFields(_Strict):
 
     @classmethod
     def of(cls, d: PromptDraft) -> "PromptFields":
-        return cls(prompt=d.prompt.replace("\r\n", "\n"), first_message=d.first_message, llm=d.llm,
-                   temperature=d.temperature)
+        """The fields of ``d`` for a file (normalised like every draft); a value the file cannot
+        hold (a temperature out of range, say) is a :class:`WorkspaceError`, not a crash."""
+        try:
+            return cls(prompt=normalise_text(d.prompt), first_message=normalise_text(d.first_message),
+                       llm=normalise_text(d.llm), temperature=d.temperature)
+        except PydanticValidationError as exc:
+            err = exc.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(p) for p in err.get("loc", ())) or "(draft)"
+            raise F.WorkspaceError(f"not saved: {where}: {err.get('msg', 'invalid value')}") from None
 
 
 class PromptVersionFile(PromptFields):
@@ -171,10 +188,30 @@ class Workspace:
         self._digests: dict[Path, str | None] = {}
 
     # ------------------------------------------------------------------ helpers
+    def _inside(self, path: Path) -> Path:
+        """``path`` if it (through any symlink) stays inside the workspace; a WorkspaceError if not."""
+        real = Path(os.path.realpath(path))
+        if real != self.root and self.root not in real.parents:
+            raise F.WorkspaceError(f"{path}: leads outside the workspace (to {real}, through a symlink); "
+                                   "not read or written")
+        return path
+
+    def _entries(self, d: Path, suffix: str = ".toml") -> list[Path]:
+        """The ``*.toml`` files of directory ``d``, sorted; [] (and a problem noted) if unreadable."""
+        try:
+            if not d.is_dir():
+                return []
+            self._inside(d)
+            return sorted(p for p in d.iterdir() if p.name.endswith(suffix) and not p.name.startswith("."))
+        except F.WorkspaceError as exc:
+            self._skip(exc)
+        except OSError as exc:
+            self._skip(F.WorkspaceError(f"{d}: cannot list: {exc.strerror or exc}"))
+        return []
+
     def _load(self, path: Path, model: type[BaseModel]) -> BaseModel:
-        loaded = F.read(path)
-        text = path.read_text(encoding="utf-8")
-        obj = F.validate(path, text, loaded.data, model)
+        loaded = F.read(self._inside(path))
+        obj = F.validate(path, loaded.text, loaded.data, model)
         self._digests[path] = loaded.digest
         return obj
 
@@ -182,7 +219,7 @@ class Workspace:
         data = F.dump_toml(model.model_dump(mode="python", exclude_none=True))
         # The file must still be what we loaded (or wrote); one we never loaded must not exist yet.
         expected: str | None | bool = False if (not check or overwrite) else self._digests.get(path)
-        self._digests[path] = F.atomic_write(path, data, expected_digest=expected)
+        self._digests[path] = F.atomic_write(self._inside(path), data, expected_digest=expected)
 
     def _skip(self, exc: Exception) -> None:
         self.problems.append(str(exc))
@@ -223,7 +260,12 @@ class Workspace:
     def agent_ids(self) -> list[str]:
         base = self.root / "agents"
         out = []
-        for d in sorted(base.iterdir()) if base.is_dir() else []:
+        try:
+            dirs = sorted(base.iterdir()) if base.is_dir() else []
+        except OSError as exc:
+            self._skip(F.WorkspaceError(f"{base}: cannot list: {exc.strerror or exc}"))
+            dirs = []
+        for d in dirs:
             af = d / "agent.toml"
             if af.is_file():
                 try:
@@ -246,43 +288,68 @@ class Workspace:
         return self.agent_dir(agent_id) / "prompts"
 
     def list(self, agent_id: str) -> list[PromptVersion]:
-        d = self._prompts(agent_id)
-        out: list[PromptVersion] = []
-        if not d.is_dir():
-            return out
-        for p in sorted(d.iterdir()):
+        """Every readable version, by number (however many digits). A malformed file is skipped
+        and noted in ``problems``; so is a second file for one number (``v1.toml`` beside
+        ``v0001.toml``: the canonical name wins)."""
+        by_number: dict[int, Path] = {}
+        for p in self._entries(self._prompts(agent_id)):
             m = _VERSION_RE.match(p.name)
             if not m:
                 continue
+            n = int(m.group(1))
+            other = by_number.get(n)
+            if other is not None:
+                keep, drop = (p, other) if p.name == version_filename(n) else (other, p)
+                by_number[n] = keep
+                self._skip(F.WorkspaceError(f"{drop}: another file for version {n} ({keep.name}); skipped"))
+                continue
+            by_number[n] = p
+        out: list[PromptVersion] = []
+        for n in sorted(by_number):
+            p = by_number[n]
             try:
                 vf: PromptVersionFile = self._load(p, PromptVersionFile)  # type: ignore[assignment]
             except F.WorkspaceError as exc:
                 self._skip(exc)
                 continue
-            out.append(PromptVersion(number=int(m.group(1)), draft=vf.draft(), created=vf.created.timestamp(),
+            out.append(PromptVersion(number=n, draft=vf.draft(), created=vf.created.timestamp(),
                                      message=vf.message, source=vf.source))
-        out.sort(key=lambda v: v.number)
         return out
 
     def get(self, agent_id: str, number: int) -> PromptVersion | None:
         return next((v for v in self.list(agent_id) if v.number == number), None)
 
+    def _highest(self, d: Path) -> int:
+        try:
+            names = os.listdir(d)
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise F.WorkspaceError(f"{d}: cannot list: {exc.strerror or exc}") from None
+        return max((int(m.group(1)) for n in names if (m := _VERSION_RE.match(n))), default=0)
+
     def save(self, agent_id: str, draft: PromptDraft, message: str = "", source: str = "local") -> PromptVersion:
-        d = self._prompts(agent_id)
-        existing = [int(m.group(1)) for p in (d.iterdir() if d.is_dir() else []) if (m := _VERSION_RE.match(p.name))]
-        number = max(existing, default=0) + 1
+        """Save ``draft`` as the next version. The number is claimed atomically: the complete file
+        is created under its name only if no other process took that number first (then the next
+        number is tried), so concurrent saves never overwrite or lose one another."""
+        d = self._inside(self._prompts(agent_id))
+        fields = PromptFields.of(draft)
         created = utcnow()
-        vf = PromptVersionFile(**PromptFields.of(draft).model_dump(), created=created, message=message, source=source)
-        while True:
-            path = d / f"v{number:04d}.toml"
+        vf = PromptVersionFile(**fields.model_dump(), created=created, message=normalise_text(message),
+                               source=normalise_text(source))
+        data = F.dump_toml(vf.model_dump(mode="python", exclude_none=True))
+        number = self._highest(d) + 1
+        for attempt in range(1, 10_001):
+            path = d / version_filename(number)
             try:
-                data = F.dump_toml(vf.model_dump(mode="python", exclude_none=True))
                 self._digests[path] = F.atomic_write(path, data, expected_digest=None)
                 break
-            except F.ExternalEditConflict:
-                number += 1  # someone saved this number meanwhile: take the next one
-        return PromptVersion(number=number, draft=PromptFields.of(draft).draft(), created=created.timestamp(),
-                             message=message, source=source)
+            except F.ExternalEditConflict:  # another process took this number: take the next one
+                number = number + 1 if attempt % 100 else self._highest(d) + 1
+        else:  # pragma: no cover - 10,000 numbers taken under our feet
+            raise F.WorkspaceError(f"{d}: not saved: could not claim a version number.")
+        return PromptVersion(number=number, draft=fields.draft(), created=created.timestamp(),
+                             message=vf.message, source=vf.source)
 
     # ------------------------------------------------------------------ draft autosave
     def draft_path(self, agent_id: str) -> Path:
@@ -316,9 +383,11 @@ class Workspace:
 
     def clear_draft(self, agent_id: str) -> None:
         try:
-            self.draft_path(agent_id).unlink()
+            self._inside(self.draft_path(agent_id)).unlink()
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise F.WorkspaceError(f"{self.draft_path(agent_id)}: not removed: {exc.strerror or exc}") from None
 
     # ------------------------------------------------------------------ scenarios
     def scenario_path(self, agent_id: str, name: str) -> Path:
@@ -327,7 +396,7 @@ class Workspace:
     def scenarios(self, agent_id: str) -> list[Scenario]:
         d = self.agent_dir(agent_id) / "scenarios"
         out = []
-        for p in sorted(d.glob("*.toml")) if d.is_dir() else []:
+        for p in self._entries(d):
             try:
                 out.append(self._load(p, ScenarioFile).scenario())  # type: ignore[attr-defined]
             except F.WorkspaceError as exc:
@@ -348,12 +417,12 @@ class Workspace:
 
         d = self.agent_dir(agent_id) / "tests"
         out = []
-        for p in sorted(d.glob("*.toml")) if d.is_dir() else []:
+        for p in self._entries(d):
             try:
-                loaded = F.read(p)
+                loaded = F.read(self._inside(p))
                 data = dict(loaded.data)
                 sync = data.pop("sync", {})
-                text = p.read_text(encoding="utf-8")
+                text = loaded.text
                 body = F.validate(p, text, data, AgentTestBody)
                 sync_m = F.validate(p, text, {"sync": sync}, _SyncWrapper).sync  # type: ignore[attr-defined]
                 self._digests[p] = loaded.digest
@@ -371,11 +440,14 @@ class Workspace:
             while target.exists():
                 target = self.test_path(agent_id, f"{body.name}-{n}")
                 n += 1
-        data = body.to_wire()
-        data["sync"] = {"remote_id": remote_id, "synced_hash": body_hash(body) if synced else None}
+        try:
+            data = body.to_wire()
+            data["sync"] = {"remote_id": remote_id, "synced_hash": body_hash(body) if synced else None}
+        except (ValueError, RecursionError) as exc:  # a value nested too deeply to serialise
+            raise F.WorkspaceError(f"{target}: not saved: {str(exc)[:200]}") from None
         raw = F.dump_toml(data)
         expected: str | None | bool = False if overwrite else self._digests.get(target)
-        self._digests[target] = F.atomic_write(target, raw, expected_digest=expected)
+        self._digests[target] = F.atomic_write(self._inside(target), raw, expected_digest=expected)
         return target
 
 

@@ -8,15 +8,38 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from ..textutil import no_surrogates
+
+
+def normalise_text(value: Any) -> str:
+    """The one normalisation of a prompt's text fields: line endings (CRLF, lone CR) become LF,
+    lone surrogates (not valid Unicode, cannot be saved) become U+FFFD, ``None`` becomes ``""``."""
+    if value is None:
+        return ""
+    s = value if isinstance(value, str) else str(value)
+    if "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+    return no_surrogates(s)
+
 
 @dataclass(frozen=True)
 class PromptDraft:
-    """The editable part of an agent: what a version captures."""
+    """The editable part of an agent: what a version captures.
+
+    Its text fields are always normalised (:func:`normalise_text`), however it is built: from the
+    API (:func:`agent_draft`), a workspace file, the editor. So an unchanged remote prompt always
+    compares equal to the version saved from it, whatever line endings the API used."""
 
     prompt: str = ""
     first_message: str = ""
     llm: str = ""
     temperature: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("prompt", "first_message", "llm"):
+            v = getattr(self, name)
+            if type(v) is not str or "\r" in v or not v.isascii():
+                object.__setattr__(self, name, normalise_text(v))
 
     def conversation_config(self) -> dict:
         """A partial ``conversation_config`` that sets exactly these fields."""
@@ -30,7 +53,8 @@ class PromptDraft:
 
 def draft_hash(d: PromptDraft) -> str:
     """The content hash of a prompt's editable fields (16 hex digits; targets show the first 8)."""
-    blob = json.dumps([d.prompt.replace("\r\n", "\n"), d.first_message, d.llm, d.temperature], ensure_ascii=False)
+    blob = json.dumps([normalise_text(d.prompt), normalise_text(d.first_message), normalise_text(d.llm),
+                       d.temperature], ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -41,10 +65,10 @@ def draft_text(d: PromptDraft) -> str:
 
 
 def agent_draft(agent: Any) -> PromptDraft:
-    """The editable prompt fields of an API ``Agent`` (line endings normalised to LF)."""
+    """The editable prompt fields of an API ``Agent``: the single place drafts are built from the
+    API. Every text field is normalised the same way (see :class:`PromptDraft`)."""
     p = agent.prompt
-    return PromptDraft(prompt=(p.prompt or "").replace("\r\n", "\n"), first_message=agent.first_message,
-                       llm=p.llm or "", temperature=p.temperature)
+    return PromptDraft(prompt=p.prompt, first_message=agent.first_message, llm=p.llm, temperature=p.temperature)
 
 
 @dataclass(frozen=True)

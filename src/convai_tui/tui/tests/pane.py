@@ -76,6 +76,11 @@ class TestsPane(Vertical):
         self.grid.loading = True
 
     @property
+    def _gone(self) -> bool:
+        """The pane (or its grid) is no longer on screen: the app is closing."""
+        return not self.is_attached or not self.query("#tests-grid")
+
+    @property
     def grid(self) -> RunGrid:
         return self.query_one("#tests-grid", RunGrid)
 
@@ -98,10 +103,14 @@ class TestsPane(Vertical):
         try:
             ts = await self.session.tests.for_agent(self.agent)
         except ConvAIError as exc:
+            if self._gone:
+                return
             self.grid.loading = False
             self._status(Text(f"Could not load tests: {exc}", style="red"))
             self.app.notify(str(exc), title="Tests", severity="error", markup=False)
             return
+        if self._gone:
+            return  # the app closed while the tests were on their way
         self.tests, self.missing = ts.tests, ts.missing
         self.runs = {}
         self._build_grid(self.repeat)
