@@ -17,16 +17,29 @@ os.environ.pop("ELEVENLABS_BASE_URL", None)
 
 @pytest.fixture(scope="session")
 def emulator():
-    """One emulator for the session: short delays so tests are quick but still async."""
-    cfg = EmulatorConfig(stream_delay_ms=20, test_delay_ms=300)
+    """One emulator for the session: short delays so tests are quick but still async.
+
+    Strict: it answers 422 to any query parameter or body field the published API does not define
+    (and 404 to an operation it does not have), so every test that talks to it through the client
+    also checks that what the client sends is valid for the real API."""
+    cfg = EmulatorConfig(stream_delay_ms=20, test_delay_ms=300, strict=True)
     with EmulatorServer(cfg) as srv:
         yield srv
 
 
 @pytest.fixture()
 def fresh_emulator():
-    """A private emulator for tests that change state or inject faults."""
-    cfg = EmulatorConfig(stream_delay_ms=5, test_delay_ms=200, conversations=300)
+    """A private emulator for tests that change state or inject faults (strict too)."""
+    cfg = EmulatorConfig(stream_delay_ms=5, test_delay_ms=200, conversations=300, strict=True)
+    with EmulatorServer(cfg) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def drift_emulator():
+    """An emulator that also serves data from a newer API (``drift=True``): unknown enum values and
+    fields, a ``supervisor`` turn, a 100,000-character message. For the client's tolerance tests."""
+    cfg = EmulatorConfig(stream_delay_ms=5, test_delay_ms=200, conversations=300, drift=True)
     with EmulatorServer(cfg) as srv:
         yield srv
 
