@@ -44,6 +44,17 @@ def drift_emulator():
         yield srv
 
 
+@pytest.fixture(scope="session")
+def walked():
+    """Every operation of the published API driven against a default-mode emulator (see spec_walk.py):
+    (the exchanges, the emulator's state). Shared by the document and SDK conformance tests."""
+    from spec_walk import walk
+
+    cfg = EmulatorConfig(conversations=400, stream_delay_ms=0, test_delay_ms=50)
+    with EmulatorServer(cfg) as srv:
+        yield walk(srv.base_url, srv.api_key), srv.state
+
+
 @pytest.fixture()
 async def client(emulator):
     async with ConvAIClient(emulator.api_key, base_url=emulator.base_url) as c:
