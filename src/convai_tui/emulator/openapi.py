@@ -206,13 +206,15 @@ class SpecChecker:
 
     def schema_errors(self, instance: Any, schema: Mapping[str, Any], limit: int = 5) -> list[str]:
         out = []
-        for err in self._validator(schema).iter_errors(instance):
-            best = self._jsonschema.exceptions.best_match([err])
-            where = "/".join(str(p) for p in best.absolute_path) or "(root)"
-            out.append(f"{where}: {best.message[:300]}")
+        for err in self._leaf_errors(instance, schema):
+            where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+            out.append(f"{where}: {err.message[:300]}")
             if len(out) >= limit:
                 break
         return out
+
+    def _leaf_errors(self, instance: Any, schema: Mapping[str, Any]) -> list[Any]:
+        return [leaf for err in self._validator(schema).iter_errors(instance) for leaf in _explain(err)]
 
     def undeclared(self, instance: Any, schema: Mapping[str, Any], where: str = "") -> list[str]:
         """Paths of object properties that no matching (sub)schema declares (nor SDK 2.78.0)."""
@@ -313,10 +315,8 @@ class SpecChecker:
             if op.body_required:
                 errs.append({"loc": ["body"], "msg": "Field required", "type": "missing"})
             return errs
-        for err in self._validator(op.body_schema).iter_errors(body):
-            best = self._jsonschema.exceptions.best_match([err])
-            errs.append({"loc": ["body", *best.absolute_path], "msg": best.message[:300],
-                         "type": str(best.validator)})
+        for err in self._leaf_errors(body, op.body_schema):
+            errs.append({"loc": ["body", *err.absolute_path], "msg": err.message[:300], "type": str(err.validator)})
             if len(errs) > 10:
                 break
         if not errs:
@@ -325,6 +325,24 @@ class SpecChecker:
                              "msg": "Extra inputs are not permitted: the published API does not define this field.",
                              "type": "extra_forbidden"})
         return errs
+
+
+def _explain(err: Any) -> list[Any]:
+    """The errors that say what is wrong: for an anyOf/oneOf, those of the branch the value meant
+    (not the ones whose ``type`` or ``const`` it never matched), else the error itself."""
+    if err.validator in ("anyOf", "oneOf") and err.context:
+        branches: dict[Any, list[Any]] = {}
+        for sub in err.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+
+        def off_target(errs: list[Any]) -> bool:
+            # a const is (nearly always) a discriminator: that branch is another kind of value
+            return any(e.validator == "const" or (e.validator == "type" and not e.relative_path) for e in errs)
+
+        best = min(branches.values(), key=lambda errs: (off_target(errs), len(errs)))
+        if not off_target(best):
+            return [leaf for sub in best for leaf in _explain(sub)]
+    return [err]
 
 
 def _coerce_query(vals: list[str], schema: Mapping[str, Any], checker: SpecChecker) -> Any:

@@ -19,7 +19,6 @@ from .deps import State, agent_or_404, conv_or_404
 router = APIRouter(prefix="/v1/convai/conversations", tags=["conversations"])
 
 Status = Literal["initiated", "in-progress", "processing", "done", "failed"]
-ListQ = Query(None)
 
 
 def conv_filter(
@@ -36,14 +35,14 @@ def conv_filter(
     rating_min: int | None = Query(None, ge=1, le=5),
     has_feedback_comment: bool | None = None,
     user_id: str | None = None,
-    evaluation_params: list[str] | None = ListQ,
-    data_collection_params: list[str] | None = ListQ,
-    dynamic_variable_params: list[str] | None = ListQ,
-    tool_names: list[str] | None = ListQ,
-    tool_names_successful: list[str] | None = ListQ,
-    tool_names_errored: list[str] | None = ListQ,
+    evaluation_params: list[str] | None = Query(None),
+    data_collection_params: list[str] | None = Query(None),
+    dynamic_variable_params: list[str] | None = Query(None),
+    tool_names: list[str] | None = Query(None),
+    tool_names_successful: list[str] | None = Query(None),
+    tool_names_errored: list[str] | None = Query(None),
     include_invalid_tool_calls: bool = False,
-    main_languages: list[str] | None = ListQ,
+    main_languages: list[str] | None = Query(None),
     search: str | None = None,
     conversation_initiation_source: str | None = None,
     text_only: bool | None = None,
@@ -51,13 +50,13 @@ def conv_filter(
     branch_id: str | None = None,
     version_id: str | None = None,
     parent_conversation_id: str | None = None,
-    topic_ids: list[str] | None = ListQ,
-    exclude_statuses: list[Status] | None = ListQ,
-    tag_ids: list[str] | None = ListQ,
+    topic_ids: list[str] | None = Query(None),
+    exclude_statuses: list[Status] | None = Query(None),
+    tag_ids: list[str] | None = Query(None),
     workflow_node_entered_id: str | None = None,
-    termination_reasons: list[str] | None = ListQ,
-    guardrail_types: list[str] | None = ListQ,
-    custom_guardrail_names: list[str] | None = ListQ,
+    termination_reasons: list[str] | None = Query(None),
+    guardrail_types: list[str] | None = Query(None),
+    custom_guardrail_names: list[str] | None = Query(None),
 ) -> ConvFilter:
     return ConvFilter(
         agent_id=agent_id, branch_id=branch_id, version_id=version_id, call_successful=call_successful,
@@ -102,8 +101,8 @@ def _key_cursor(cursor: str | None) -> tuple[int, str] | None:
 async def list_conversations(st: State, f: Filters, cursor: str | None = None,
                              page_size: int = Query(30, ge=1, le=100),
                              summary_mode: Literal["exclude", "include"] = "exclude",
-                             data_collection_ids: list[str] | None = ListQ,
-                             evaluation_criteria_ids: list[str] | None = ListQ,
+                             data_collection_ids: list[str] | None = Query(None),
+                             evaluation_criteria_ids: list[str] | None = Query(None),
                              sort_direction: Literal["asc", "desc"] = "desc") -> Any:
     if f.agent_id:
         agent_or_404(st, f.agent_id)
