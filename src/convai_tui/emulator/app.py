@@ -17,7 +17,8 @@ from .state import EmulatorState
 
 def create_app(state: EmulatorState | None = None) -> FastAPI:
     st = state or EmulatorState()
-    app = FastAPI(title="convai-tui emulator", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="convai-tui emulator", version="1", docs_url=None, redoc_url=None, openapi_url=None,
+                  redirect_slashes=False)  # a trailing slash is a 404 (JSON), not a body-less 307
     app.state.emulator = st
     app.state.counters = {"requests": 0, "in_flight": 0, "max_in_flight": 0, "rejected": 0}
     errors.install(app)

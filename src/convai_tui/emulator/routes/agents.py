@@ -61,9 +61,10 @@ async def get_agent(st: State, agent_id: str, version_id: str | None = None, bra
 
 
 @router.patch("/{agent_id}")
-async def update_agent(st: State, agent_id: str, body: AgentPatch, branch_id: str | None = None,
+async def update_agent(st: State, agent_id: str, body: AgentPatch | None = None, branch_id: str | None = None,
                        enable_versioning_if_not_enabled: bool | None = None) -> Any:
     rec = agent_or_404(st, agent_id)
+    body = body or AgentPatch()
     with st.lock:
         br = branch_or_404(rec, branch_id)
         tip = br.tip

@@ -76,8 +76,9 @@ async def get_branch(st: State, agent_id: str, branch_id: str) -> Any:
 
 
 @router.patch("/branches/{branch_id}")
-async def update_branch(st: State, agent_id: str, branch_id: str, body: BranchUpdate) -> Any:
+async def update_branch(st: State, agent_id: str, branch_id: str, body: BranchUpdate | None = None) -> Any:
     rec = agent_or_404(st, agent_id)
+    body = body or BranchUpdate()
     with st.lock:
         br = rec.branches.get(branch_id)
         if br is None:
