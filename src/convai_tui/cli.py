@@ -74,10 +74,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--seed", type=int, default=7, help="seed for the demo data (default 7)")
     s.add_argument("--conversations", type=int, default=2000, help="number of seeded conversations (max 100000)")
-    s.add_argument("--latency-ms", type=int, default=0, help="added latency for every request")
+    s.add_argument("--conversations-agent", metavar="AGENT_ID", default=None,
+                   help="put every seeded conversation on this demo agent (e.g. agent_dental_bella)")
+    s.add_argument("--latency-ms", type=int, default=0, help="added latency for every API request")
+    s.add_argument("--latency-jitter-ms", type=int, default=0, metavar="J",
+                   help="plus a uniform 0..J ms per request (seeded RNG: the same run gives the same delays)")
+    s.add_argument("--max-concurrent", type=int, default=0, metavar="N",
+                   help="answer 429 too_many_concurrent_requests (with Retry-After) to requests beyond N in "
+                        "flight, as the real API does (default 0: no limit)")
+    s.add_argument("--retry-after", type=int, default=1, metavar="SECS",
+                   help="the Retry-After of those 429s (default 1)")
     s.add_argument("--stream-delay-ms", type=int, default=120, help="delay between streamed turns")
     s.add_argument("--test-delay-ms", type=int, default=1500, help="how long test runs stay pending")
     s.add_argument("--open", action="store_true", help="accept any API key (or none)")
+    s.add_argument("--strict", action="store_true",
+                   help="answer 422 to any query parameter or body field the published API does not define "
+                        "(and 404 to operations it does not have); needs the jsonschema package")
+    s.add_argument("--drift", action="store_true",
+                   help="also serve data from a newer API: unknown enum values and fields (to test tolerance)")
     s.add_argument("--no-legacy-simulate", action="store_true",
                    help="answer 410 on simulate-conversation, as a server that removed it would")
     s.add_argument("--faults", action="append", default=[], metavar="SPEC",
@@ -128,8 +142,8 @@ def cmd_serve_emulator(args: argparse.Namespace) -> int:
 
     if not is_loopback(args.host) and not args.allow_remote:
         return _usage_error(f"refusing to bind {args.host}: not a loopback address (pass --allow-remote to insist)")
-    if not 0 <= args.conversations <= 100_000:
-        return _usage_error("--conversations must be between 0 and 100000")
+    if not 0 <= args.port <= 65535:
+        return _usage_error("--port must be between 0 and 65535")
     faults = []
     for spec in args.faults:
         try:
@@ -137,9 +151,20 @@ def cmd_serve_emulator(args: argparse.Namespace) -> int:
         except ValueError as exc:
             return _usage_error(f"--faults {spec!r}: {exc}")
     cfg = EmulatorConfig(seed=args.seed, conversations=args.conversations, latency_ms=args.latency_ms,
-                         stream_delay_ms=args.stream_delay_ms, test_delay_ms=args.test_delay_ms, open=args.open,
-                         legacy_simulate=not args.no_legacy_simulate)
-    return serve_forever(cfg, args.host, args.port, faults=faults)
+                         latency_jitter_ms=args.latency_jitter_ms, stream_delay_ms=args.stream_delay_ms,
+                         test_delay_ms=args.test_delay_ms, open=args.open, legacy_simulate=not args.no_legacy_simulate,
+                         strict=args.strict, drift=args.drift, conversations_agent=args.conversations_agent,
+                         max_concurrent=args.max_concurrent, retry_after_s=args.retry_after)
+    problems = cfg.problems()
+    if problems:
+        return _usage_error("; ".join(problems))
+    if args.strict:
+        try:
+            import jsonschema  # noqa: F401
+        except ImportError:
+            return _usage_error("--strict needs the jsonschema package (pip install 'convai-tui[test]')")
+    return serve_forever(cfg, args.host, args.port, faults=faults,
+                         error=lambda msg: print(msg, file=sys.stderr))
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
