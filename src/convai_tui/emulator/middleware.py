@@ -25,6 +25,9 @@ from .faults import Fault
 from .state import EmulatorState
 
 
+WARM = "convai_emulator.warm"  # scope key of the in-process warm-up requests (app.warm)
+
+
 class Gate:
     def __init__(self, app: ASGIApp, state: EmulatorState, counters: dict[str, int]) -> None:
         self.app = app
@@ -35,7 +38,7 @@ class Gate:
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/") or scope.get(WARM):
             await self.app(scope, receive, send)
             return
         path, method = scope["path"], scope["method"]

@@ -12,7 +12,6 @@ from typing import Any
 
 import uvicorn
 
-from .app import create_app
 from .state import EmulatorConfig, EmulatorState
 
 
@@ -59,9 +58,13 @@ class EmulatorServer:
 
     def _run(self) -> None:
         try:
+            from .app import create_app, warm  # (here, in the server's thread: the routers take a while)
+
             if self._state is None:
                 self._state = EmulatorState(self.config)
+                self._state.warm()
             app = create_app(self._state)
+            warm(app)
             cfg = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
                                  lifespan="off", timeout_graceful_shutdown=1, timeout_keep_alive=30)
             self.server = uvicorn.Server(cfg)
@@ -121,10 +124,14 @@ def serve_forever(config: EmulatorConfig, host: str, port: int, announce: Any = 
         reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         error(f"convai-tui: error: cannot serve on {host}:{port}: {reason}")
         return 2
+    from .app import create_app, warm
+
     state = EmulatorState(config)
+    state.warm()
     for f in faults or []:
         state.faults.add(f)
     app = create_app(state)
+    warm(app)
     port = sock.getsockname()[1]
     announce(f"convai-tui emulator on http://{host}:{port}")
     announce(f"  API key: {'(any: --open)' if config.open else config.api_key}")

@@ -131,6 +131,13 @@ class EmulatorState:
     def transcript(self, c: Conv) -> list[TranscriptTurn]:
         return self.history.transcript(c)
 
+    def warm(self, per_agent: int = 100) -> None:
+        """Simulate the calls of each agent's first pages now (the 5,000-turn one among them), so the
+        first page a client asks for is as fast as the rest; everything older stays lazy."""
+        for convs in self.by_agent.values():
+            for c in convs[:per_agent]:
+                self.history.summary(c)
+
     # ------------------------------------------------------------------ checks
     @property
     def spec(self) -> Any:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..brain import analyse, h
 from ..errors import invalid
@@ -21,58 +23,66 @@ router = APIRouter(prefix="/v1/convai/conversations", tags=["conversations"])
 Status = Literal["initiated", "in-progress", "processing", "done", "failed"]
 
 
-def conv_filter(
-    agent_id: str | None = None,
-    visited_agent_ids: list[str] | None = Query(None, max_length=50),
-    visited_agent_branch_ids: list[str] | None = Query(None, max_length=50),
-    triggered_procedure_ids: list[str] | None = Query(None, max_length=50),
-    call_successful: Literal["success", "failure", "unknown", "error"] | None = None,
-    call_start_before_unix: int | None = None,
-    call_start_after_unix: int | None = None,
-    call_duration_min_secs: int | None = None,
-    call_duration_max_secs: int | None = None,
-    rating_max: int | None = Query(None, ge=1, le=5),
-    rating_min: int | None = Query(None, ge=1, le=5),
-    has_feedback_comment: bool | None = None,
-    user_id: str | None = None,
-    evaluation_params: list[str] | None = Query(None),
-    data_collection_params: list[str] | None = Query(None),
-    dynamic_variable_params: list[str] | None = Query(None),
-    tool_names: list[str] | None = Query(None),
-    tool_names_successful: list[str] | None = Query(None),
-    tool_names_errored: list[str] | None = Query(None),
-    include_invalid_tool_calls: bool = False,
-    main_languages: list[str] | None = Query(None),
-    search: str | None = None,
-    conversation_initiation_source: str | None = None,
-    text_only: bool | None = None,
-    conversation_product_type: Literal["agents", "speech_engine"] | None = None,
-    branch_id: str | None = None,
-    version_id: str | None = None,
-    parent_conversation_id: str | None = None,
-    topic_ids: list[str] | None = Query(None),
-    exclude_statuses: list[Status] | None = Query(None),
-    tag_ids: list[str] | None = Query(None),
-    workflow_node_entered_id: str | None = None,
-    termination_reasons: list[str] | None = Query(None),
-    guardrail_types: list[str] | None = Query(None),
-    custom_guardrail_names: list[str] | None = Query(None),
-) -> ConvFilter:
-    return ConvFilter(
-        agent_id=agent_id, branch_id=branch_id, version_id=version_id, call_successful=call_successful,
-        call_start_before_unix=call_start_before_unix, call_start_after_unix=call_start_after_unix,
-        call_duration_min_secs=call_duration_min_secs, call_duration_max_secs=call_duration_max_secs,
-        rating_min=rating_min, rating_max=rating_max, has_feedback_comment=has_feedback_comment, user_id=user_id,
-        evaluation_params=evaluation_params, data_collection_params=data_collection_params,
-        dynamic_variable_params=dynamic_variable_params, tool_names=tool_names,
-        tool_names_successful=tool_names_successful, tool_names_errored=tool_names_errored,
-        main_languages=main_languages, search=search, conversation_initiation_source=conversation_initiation_source,
-        text_only=text_only, conversation_product_type=conversation_product_type,
-        parent_conversation_id=parent_conversation_id, topic_ids=topic_ids, exclude_statuses=list(exclude_statuses or [])
-        or None, tag_ids=tag_ids, workflow_node_entered_id=workflow_node_entered_id,
-        termination_reasons=termination_reasons, guardrail_types=guardrail_types,
-        custom_guardrail_names=custom_guardrail_names, visited_agent_ids=visited_agent_ids,
-        visited_agent_branch_ids=visited_agent_branch_ids, triggered_procedure_ids=triggered_procedure_ids)
+class ConvQuery(BaseModel):
+    """The filters of GET conversations (and text-search), validated as one model from the query
+    string: one schema instead of ~40 FastAPI parameters (each built on first use: ~0.1 s)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    agent_id: str | None = None
+    visited_agent_ids: list[str] | None = Field(None, max_length=50)
+    visited_agent_branch_ids: list[str] | None = Field(None, max_length=50)
+    triggered_procedure_ids: list[str] | None = Field(None, max_length=50)
+    call_successful: Literal["success", "failure", "unknown", "error"] | None = None
+    call_start_before_unix: int | None = None
+    call_start_after_unix: int | None = None
+    call_duration_min_secs: int | None = None
+    call_duration_max_secs: int | None = None
+    rating_max: int | None = Field(None, ge=1, le=5)
+    rating_min: int | None = Field(None, ge=1, le=5)
+    has_feedback_comment: bool | None = None
+    user_id: str | None = None
+    evaluation_params: list[str] | None = None
+    data_collection_params: list[str] | None = None
+    dynamic_variable_params: list[str] | None = None
+    tool_names: list[str] | None = None
+    tool_names_successful: list[str] | None = None
+    tool_names_errored: list[str] | None = None
+    include_invalid_tool_calls: bool = False
+    main_languages: list[str] | None = None
+    search: str | None = None
+    conversation_initiation_source: str | None = None
+    text_only: bool | None = None
+    conversation_product_type: Literal["agents", "speech_engine"] | None = None
+    branch_id: str | None = None
+    version_id: str | None = None
+    parent_conversation_id: str | None = None
+    topic_ids: list[str] | None = None
+    exclude_statuses: list[Status] | None = None
+    tag_ids: list[str] | None = None
+    workflow_node_entered_id: str | None = None
+    termination_reasons: list[str] | None = None
+    guardrail_types: list[str] | None = None
+    custom_guardrail_names: list[str] | None = None
+
+
+_LISTS = {name for name, f in ConvQuery.model_fields.items() if "list" in str(f.annotation)}
+
+
+def conv_filter(request: Request) -> ConvFilter:
+    qp = request.query_params
+    data: dict[str, Any] = {}
+    for name in ConvQuery.model_fields:
+        if name in _LISTS:
+            if name in qp:
+                data[name] = qp.getlist(name)
+        elif name in qp:
+            data[name] = qp.getlist(name)[-1]
+    try:
+        q = ConvQuery.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
+    return ConvFilter(**q.model_dump(exclude={"include_invalid_tool_calls"}))
 
 
 Filters = Annotated[ConvFilter, Depends(conv_filter)]
