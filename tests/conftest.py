@@ -17,18 +17,42 @@ os.environ.pop("ELEVENLABS_BASE_URL", None)
 
 @pytest.fixture(scope="session")
 def emulator():
-    """One emulator for the session: short delays so tests are quick but still async."""
-    cfg = EmulatorConfig(stream_delay_ms=20, test_delay_ms=300)
+    """One emulator for the session: short delays so tests are quick but still async.
+
+    Strict: it answers 422 to any query parameter or body field the published API does not define
+    (and 404 to an operation it does not have), so every test that talks to it through the client
+    also checks that what the client sends is valid for the real API."""
+    cfg = EmulatorConfig(stream_delay_ms=20, test_delay_ms=300, strict=True)
     with EmulatorServer(cfg) as srv:
         yield srv
 
 
 @pytest.fixture()
 def fresh_emulator():
-    """A private emulator for tests that change state or inject faults."""
-    cfg = EmulatorConfig(stream_delay_ms=5, test_delay_ms=200, conversations=300)
+    """A private emulator for tests that change state or inject faults (strict too)."""
+    cfg = EmulatorConfig(stream_delay_ms=5, test_delay_ms=200, conversations=300, strict=True)
     with EmulatorServer(cfg) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def drift_emulator():
+    """An emulator that also serves data from a newer API (``drift=True``): unknown enum values and
+    fields, a ``supervisor`` turn, a 100,000-character message. For the client's tolerance tests."""
+    cfg = EmulatorConfig(stream_delay_ms=5, test_delay_ms=200, conversations=300, drift=True)
+    with EmulatorServer(cfg) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def walked():
+    """Every operation of the published API driven against a default-mode emulator (see spec_walk.py):
+    (the exchanges, the emulator's state). Shared by the document and SDK conformance tests."""
+    from spec_walk import walk
+
+    cfg = EmulatorConfig(conversations=400, stream_delay_ms=0, test_delay_ms=50)
+    with EmulatorServer(cfg) as srv:
+        yield walk(srv.base_url, srv.api_key), srv.state
 
 
 @pytest.fixture()

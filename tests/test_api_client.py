@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from convai_tui.api import errors as E
@@ -163,10 +162,11 @@ async def test_run_tests_post_is_never_silently_resent(fresh_emulator):
     add_fault(fresh_emulator, kind="status", status=503, path="/v1/convai/agents/agent_dental_bella/run-tests",
               count=1)
     async with fast_client(fresh_emulator) as c:
+        history = [i.id for i in (await c.list_invocations()).results]  # the seeded run history
         with pytest.raises(E.ServerError):
             await c.run_tests(BELLA, RunTestsRequest(tests=[TestRef(test_id="test_bella_polite")]))
-        assert c.request_count == 1
-        assert (await c.list_invocations()).results == []
+        assert c.request_count == 2
+        assert [i.id for i in (await c.list_invocations()).results] == history
 
 
 async def test_connection_refused_is_clear(emulator):
@@ -402,29 +402,24 @@ async def test_auto_road_prefers_the_stream(client):
 
 
 async def test_remaining_endpoints_happy_paths(fresh_emulator):
-    """versions, merge-preview, test summaries, invocation list and resubmit, over raw HTTP."""
+    """versions, merge-preview, test summaries, invocation list and resubmit, through the client."""
     srv = fresh_emulator
-    h = {"xi-api-key": srv.api_key}
-    async with httpx.AsyncClient(base_url=srv.base_url, headers=h) as raw, \
-            ConvAIClient(srv.api_key, base_url=srv.base_url) as c:
+    async with ConvAIClient(srv.api_key, base_url=srv.base_url) as c:
         agent = await c.get_agent(BELLA)
-        r = await raw.get(f"/v1/convai/agents/{BELLA}/versions/{agent.version_id}")
-        assert r.status_code == 200 and r.json()["conversation_config"]["agent"]["first_message"]
-        r = await raw.get(f"/v1/convai/agents/{BELLA}/branches/agtbrch_bella_confirm/merge-preview",
-                          params={"target_branch_id": agent.main_branch_id})
-        assert r.status_code == 200 and r.json()["changes"] is True
-        r = await raw.post("/v1/convai/agent-testing/summaries", json={"test_ids": ["test_bella_polite", "nope"]})
-        assert list(r.json()["tests"]) == ["test_bella_polite"]
+        v = await c.get_version(BELLA, agent.version_id)
+        assert v.id == agent.version_id and v.branch_id == agent.main_branch_id and v.time_committed_secs
+        preview = await c.merge_preview(BELLA, "agtbrch_bella_confirm", agent.main_branch_id)
+        assert preview.prompt.prompt.endswith("Always confirm the booking time back to the caller.")
+        assert (await c.test_summaries(["test_bella_polite", "nope"])).tests.keys() == {"test_bella_polite"}
         inv = await c.run_tests(BELLA, RunTestsRequest(tests=[TestRef(test_id="test_bella_confirms")]))
         final = [i async for i in c.poll_invocation(inv.id, initial_interval=0.05)][-1]
         assert final.test_runs[0].status == "failed"
         listed = await c.list_invocations(agent_id=BELLA)
         assert listed.results[0].id == inv.id and listed.results[0].failed_count == 1
+        from convai_tui.api.models import AgentConfigOverride
         from convai_tui.api.models import prompt_patch as pp
-        override = {"conversation_config": pp(agent.prompt.prompt + "\nAlways confirm the booking time.").to_wire()}
-        r = await raw.post(f"/v1/convai/test-invocations/{inv.id}/resubmit",
-                           json={"test_run_ids": [final.test_runs[0].test_run_id], "agent_id": BELLA,
-                                 "agent_config_override": override})
-        assert r.status_code == 200
+        override = AgentConfigOverride(conversation_config=pp(agent.prompt.prompt + "\nAlways confirm the booking time."))
+        await c.resubmit_invocation(inv.id, [final.test_runs[0].test_run_id], agent_id=BELLA,
+                                    agent_config_override=override)
         again = [i async for i in c.poll_invocation(inv.id, initial_interval=0.05)][-1]
         assert again.test_runs[0].status == "passed"  # resubmitted against the draft that confirms

@@ -54,7 +54,7 @@ async def test_a_1mb_prompt_in_the_editor(tmp_path):
 
 
 async def test_unknown_enum_values_extra_fields_and_a_100k_message_are_shown(tmp_path):
-    app = make_app(workspace_dir=str(tmp_path))
+    app = make_app(workspace_dir=str(tmp_path), drift=True)  # the emulator serves the "future" call
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, BELLA)
         table = app.conversations_pane.table
@@ -74,7 +74,8 @@ async def test_unknown_enum_values_extra_fields_and_a_100k_message_are_shown(tmp
         assert screen.conv.extra_fields["conversation_product"] == "hologram"
 
 
-def test_cli_shows_unknown_values_too(emulator, monkeypatch, capsys, tmp_path):
+def test_cli_shows_unknown_values_too(drift_emulator, monkeypatch, capsys, tmp_path):
+    emulator = drift_emulator
     monkeypatch.setenv("ELEVENLABS_API_KEY", emulator.api_key)
     code = main(["conversations", "show", "conv_unknown_values", "--base-url", emulator.base_url,
                  "--workspace", str(tmp_path), "--json"])

@@ -107,6 +107,10 @@ async def test_matrix_screen_fills_and_bisects(tmp_path):
         await wait_for(pilot, lambda: not screen.busy and not screen.matrix.missing(), timeout=30, what="filled")
         row = next(i for i, n in enumerate(view.names) if n == "Confirms the booking")
         assert [t for t, _ in view.cells[row]] == ["0/1", "1/1", "1/1", "0/1", "0/1"]
+        # the live-call footer: v1 is the remote's prompt, which served the demo's recent calls
+        footers = await wait_for(pilot, lambda: dict(view.footers), what="live-call footer")
+        assert footers["live calls"][0] and footers["live calls"][0] == footers["live calls"][4]
+        assert not footers["live calls"][1]  # a local edit served no call
         view.cursor_row = row
         await pilot.press("b")
         diff = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen, timeout=30,
@@ -114,3 +118,35 @@ async def test_matrix_screen_fills_and_bisects(tmp_path):
         assert (diff.a, diff.b) == ("v3", "v4")
         results = await wait_for(pilot, lambda: str(diff.query_one("#diff-results").render()), what="results")
         assert "Confirms the booking" in results and "now fails" in results
+
+
+def test_live_calls_per_version_beside_the_tests(cli):
+    """The demo's history has four versions on main, each of which served real calls: pull --history
+    saves them, and versions --stats / matrix put their live results beside the test results."""
+    code, out, err = cli("pull", BELLA, "--history", "--no-tests", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["history_versions"] == [1, 2, 3] and res["saved_version"] == 4
+    versions = cli.ws.list(BELLA)
+    assert versions[0].message == "Initial version" and versions[0].source.startswith("remote:agtvrsn_")
+    code, out, err = cli("versions", "--stats", "--json")
+    assert code == 0, err
+    stats = {v["number"]: v for v in json.loads(out)["versions"]}
+    assert all(stats[n]["live"]["calls"] > 0 for n in (1, 2, 3, 4))
+    rates = {n: stats[n]["live"]["success_rate"] for n in (1, 2, 3, 4)}
+    assert max(rates, key=lambda n: rates[n]) == 3  # the version that asked for names and confirmed times
+    assert stats[3]["live"]["criteria"]["confirms_booking"]["rate"] == 1.0
+    assert stats[4]["live"]["criteria"]["confirms_booking"]["rate"] == 0.0
+    # the calls really are the version's: the API's version_id filter, checked against the emulator's data
+    vid = stats[3]["live"]["version_id"]
+    state = cli.srv.state
+    served = sum(1 for c in state.by_agent[BELLA] if getattr(c, "version_id", None) == vid)
+    assert served == stats[3]["live"]["calls"] or stats[3]["live"]["capped"]
+    # the same evidence as the matrix's footer, beside the test results
+    assert cli("matrix", "--targets", "v3,v4", "--fill")[0] == 0
+    code, out, err = cli("matrix", "--targets", "v3,v4", "--json")
+    cols = {c["key"]: c for c in json.loads(out)["columns"]}
+    assert cols["v3"]["live"]["calls"] == stats[3]["live"]["calls"]
+    assert cols["v3"]["overall"]["rate"] > cols["v4"]["overall"]["rate"]
+    code, out, err = cli("matrix", "--targets", "v3,v4")
+    assert "live calls" in out and "call success" in out

@@ -178,7 +178,7 @@ async def test_branches_from_the_command_palette_actions(tmp_path):
         await pilot.press(*"warmer", "enter")
         br = await wait_for(pilot, lambda: next((b for b in state.branches.values() if b.name == "warmer"), None),
                             what="branch")
-        assert br.tip["config"]["agent"]["prompt"]["prompt"].endswith("Warmer tone please.")
+        assert br.tip.conversation_config["agent"]["prompt"]["prompt"].endswith("Warmer tone please.")
         assert not state.config()["agent"]["prompt"]["prompt"].endswith("Warmer tone please.")  # main untouched
         await wait_for(pilot, lambda: any("warmer" in c.label for c in app.tests_pane.targets), what="targets")
         app.action_merge_branch()

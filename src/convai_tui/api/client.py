@@ -45,6 +45,8 @@ with without_httpx_cli():
     import httpx
 from .models import (
     Agent,
+    AgentConfigOverride,
+    AgentVersionMetadata,
     AgentsPage,
     AgentTest,
     AgentTestBody,
@@ -62,12 +64,15 @@ from .models import (
     CreatedId,
     MessageSearchPage,
     MessageSearchResult,
+    MergePreview,
     ResubmitRequest,
     RunTestsRequest,
     SimulationRequest,
     SimulationResponse,
     TestInvocation,
     TestInvocationsPage,
+    TestInvocationSummary,
+    TestSummaries,
     TranscriptTurn,
 )
 from .stream import ErrorEvent, FinalEvent, JSONError, StreamDecoder, StreamEvent, TurnsEvent, event_from_value
@@ -582,22 +587,41 @@ class ConvAIClient:
 
     # ------------------------------------------------------------------ branches
     async def list_branches(self, agent_id: str, *, include_archived: bool = False,
-                            limit: int | None = None) -> BranchesPage:
+                            limit: int | None = None, include_commit_status: bool | None = None) -> BranchesPage:
+        """``limit``: 2-100 (the API's bounds); ``include_commit_status`` fills commits_ahead/behind."""
         return await self._model(BranchesPage, "GET", f"/v1/convai/agents/{seg(agent_id)}/branches",
-                                 params={"include_archived": include_archived, "limit": limit},
+                                 params={"include_archived": include_archived, "limit": limit,
+                                         "include_commit_status": include_commit_status},
                                  what="Listing branches")
 
     async def get_branch(self, agent_id: str, branch_id: str) -> Branch:
+        """The branch and its ``most_recent_versions`` (newest first)."""
         return await self._model(Branch, "GET", f"/v1/convai/agents/{seg(agent_id)}/branches/{seg(branch_id)}",
                                  what=f"Getting branch {_label(branch_id)}")
+
+    async def get_version(self, agent_id: str, version_id: str) -> AgentVersionMetadata:
+        """A version's metadata: branch, description, sequence number, commit time, parents."""
+        return await self._model(AgentVersionMetadata, "GET", f"/v1/convai/agents/{seg(agent_id)}/versions/{seg(version_id)}",
+                                 what=f"Getting version {_label(version_id)}")
 
     async def create_branch(self, agent_id: str, body: BranchCreate) -> BranchCreated:
         return await self._model(BranchCreated, "POST", f"/v1/convai/agents/{seg(agent_id)}/branches",
                                  json=body.to_wire(), what="Creating branch")
 
+    async def merge_preview(self, agent_id: str, source_branch_id: str, target_branch_id: str, *,
+                            force: bool | None = None) -> MergePreview:
+        """The agent as it would be after merging source into target, and the conflicting fields."""
+        return await self._model(MergePreview, "GET",
+                                 f"/v1/convai/agents/{seg(agent_id)}/branches/{seg(source_branch_id)}/merge-preview",
+                                 params={"target_branch_id": target_branch_id, "force": force},
+                                 what="Previewing a merge")
+
     async def merge_branch(self, agent_id: str, source_branch_id: str, target_branch_id: str, *,
-                           archive_source_branch: bool | None = None) -> Any:
-        body = {} if archive_source_branch is None else {"archive_source_branch": archive_source_branch}
+                           archive_source_branch: bool | None = None, force: bool | None = None) -> Any:
+        # Always explicit: the API archives the source branch unless told otherwise (its default is true).
+        body: dict[str, Any] = {"archive_source_branch": bool(archive_source_branch)}
+        if force is not None:
+            body["force"] = force
         return await self._json("POST", f"/v1/convai/agents/{seg(agent_id)}/branches/{seg(source_branch_id)}/merge",
                                 params={"target_branch_id": target_branch_id}, json=body,
                                 what="Merging branch")
@@ -606,7 +630,7 @@ class ConvAIClient:
     async def simulate(self, agent_id: str, request: SimulationRequest) -> SimulationResponse:
         return await self._model(SimulationResponse, "POST",
                                  f"/v1/convai/agents/{seg(agent_id)}/simulate-conversation",
-                                 json=request.to_wire(), what="Simulating a conversation")
+                                 json=_no_nulls(request.to_wire()), what="Simulating a conversation")
 
     async def simulate_stream(self, agent_id: str, request: SimulationRequest) -> AsyncIterator[StreamEvent]:
         """Yield events as bytes arrive. Raises :class:`EndpointGone` on 404/405/410,
@@ -616,7 +640,7 @@ class ConvAIClient:
         path = f"/v1/convai/agents/{seg(agent_id)}/simulate-conversation/stream"
         what = "Streaming a simulation"
         try:
-            resp = await self._send("POST", path, json=request.to_wire(), stream=True, what=what)
+            resp = await self._send("POST", path, json=_no_nulls(request.to_wire()), stream=True, what=what)
         except E.APIStatusError as exc:
             if exc.status_code in GONE_STATUSES and (
                 exc.status_code != 404 or _looks_like_missing_route(exc.body)
@@ -678,11 +702,32 @@ class ConvAIClient:
             raise interrupted("it ended without the final analysis.")
 
     # ------------------------------------------------------------------ conversations
-    async def list_conversations(self, *, cursor: str | None = None, page_size: int = 30,
-                                 agent_id: str | None = None, **filters: Any) -> ConversationsPage:
-        return await self._model(ConversationsPage, "GET", "/v1/convai/conversations",
-                                 params={"cursor": cursor, "page_size": page_size, "agent_id": agent_id,
-                                         **filters},
+    async def list_conversations(
+        self, *, cursor: str | None = None, page_size: int = 30, agent_id: str | None = None,
+        branch_id: str | None = None, version_id: str | None = None, call_successful: str | None = None,
+        call_start_before_unix: int | None = None, call_start_after_unix: int | None = None,
+        call_duration_min_secs: int | None = None, call_duration_max_secs: int | None = None,
+        rating_min: int | None = None, rating_max: int | None = None, has_feedback_comment: bool | None = None,
+        tool_names: list[str] | None = None, main_languages: list[str] | None = None,
+        evaluation_params: list[str] | None = None, evaluation_criteria_ids: list[str] | None = None,
+        data_collection_ids: list[str] | None = None, termination_reasons: list[str] | None = None,
+        exclude_statuses: list[str] | None = None, search: str | None = None, summary_mode: str | None = None,
+        sort_direction: str | None = None,
+    ) -> ConversationsPage:
+        """A page of calls. Every filter is a query parameter of the published API (there is no
+        like/dislike filter): ``evaluation_params`` are ``criterion_id:success|failure|unknown``;
+        ``evaluation_criteria_ids`` / ``data_collection_ids`` add those results to each summary;
+        ``summary_mode="include"`` adds ``transcript_summary``; ``sort_direction`` ``asc``/``desc``."""
+        params = {"cursor": cursor, "page_size": page_size, "agent_id": agent_id, "branch_id": branch_id,
+                  "version_id": version_id, "call_successful": call_successful,
+                  "call_start_before_unix": call_start_before_unix, "call_start_after_unix": call_start_after_unix,
+                  "call_duration_min_secs": call_duration_min_secs, "call_duration_max_secs": call_duration_max_secs,
+                  "rating_min": rating_min, "rating_max": rating_max, "has_feedback_comment": has_feedback_comment,
+                  "tool_names": tool_names, "main_languages": main_languages, "evaluation_params": evaluation_params,
+                  "evaluation_criteria_ids": evaluation_criteria_ids, "data_collection_ids": data_collection_ids,
+                  "termination_reasons": termination_reasons, "exclude_statuses": exclude_statuses,
+                  "search": search, "summary_mode": summary_mode, "sort_direction": sort_direction}
+        return await self._model(ConversationsPage, "GET", "/v1/convai/conversations", params=params,
                                  what="Listing conversations")
 
     def iter_conversations(self, *, limit: int | None = None, **kw: Any) -> AsyncIterator[ConversationSummary]:
@@ -703,13 +748,28 @@ class ConvAIClient:
         await self._json("POST", f"/v1/convai/conversations/{seg(conversation_id)}/feedback",
                          json={"feedback": feedback}, idempotent=True, what="Sending feedback")
 
-    async def search_messages(self, text_query: str, *, agent_id: str | None = None,
-                              cursor: str | None = None, page_size: int = 30,
-                              **filters: Any) -> MessageSearchPage:
+    async def search_messages(
+        self, text_query: str, *, agent_id: str | None = None, cursor: str | None = None, page_size: int = 30,
+        branch_id: str | None = None, version_id: str | None = None, call_successful: str | None = None,
+        call_start_before_unix: int | None = None, call_start_after_unix: int | None = None,
+        call_duration_min_secs: int | None = None, call_duration_max_secs: int | None = None,
+        rating_min: int | None = None, rating_max: int | None = None, has_feedback_comment: bool | None = None,
+        tool_names: list[str] | None = None, main_languages: list[str] | None = None,
+        evaluation_params: list[str] | None = None, termination_reasons: list[str] | None = None,
+        exclude_statuses: list[str] | None = None, sort_by: str | None = None,
+    ) -> MessageSearchPage:
+        """Messages matching ``text_query``, with the same filters as :meth:`list_conversations` (as
+        far as the API offers them here); ``sort_by``: ``search_score`` or ``created_at``."""
+        params = {"text_query": text_query, "agent_id": agent_id, "cursor": cursor, "page_size": page_size,
+                  "branch_id": branch_id, "version_id": version_id, "call_successful": call_successful,
+                  "call_start_before_unix": call_start_before_unix, "call_start_after_unix": call_start_after_unix,
+                  "call_duration_min_secs": call_duration_min_secs, "call_duration_max_secs": call_duration_max_secs,
+                  "rating_min": rating_min, "rating_max": rating_max, "has_feedback_comment": has_feedback_comment,
+                  "tool_names": tool_names, "main_languages": main_languages, "evaluation_params": evaluation_params,
+                  "termination_reasons": termination_reasons, "exclude_statuses": exclude_statuses,
+                  "sort_by": sort_by}
         return await self._model(MessageSearchPage, "GET", "/v1/convai/conversations/messages/text-search",
-                                 params={"text_query": text_query, "agent_id": agent_id, "cursor": cursor,
-                                         "page_size": page_size, **filters},
-                                 what="Searching messages")
+                                 params=params, what="Searching messages")
 
     def iter_search_messages(self, text_query: str, *, limit: int | None = None,
                              **kw: Any) -> AsyncIterator[MessageSearchResult]:
@@ -718,7 +778,7 @@ class ConvAIClient:
     # ------------------------------------------------------------------ agent tests
     async def create_test(self, body: AgentTestBody) -> CreatedId:
         return await self._model(CreatedId, "POST", "/v1/convai/agent-testing/create",
-                                 json=body.to_wire(), what=f"Creating test {_label(body.name)!r}")
+                                 json=_test_body(body), what=f"Creating test {_label(body.name)!r}")
 
     async def list_tests(self, *, cursor: str | None = None, page_size: int = 30,
                          search: str | None = None, types: list[str] | None = None) -> AgentTestsPage:
@@ -737,30 +797,47 @@ class ConvAIClient:
 
     async def update_test(self, test_id: str, body: AgentTestBody) -> AgentTest:
         return await self._model(AgentTest, "PUT", f"/v1/convai/agent-testing/{seg(test_id)}",
-                                 json=body.to_wire(), what=f"Updating test {_label(test_id)}")
+                                 json=_test_body(body), what=f"Updating test {_label(test_id)}")
 
     async def delete_test(self, test_id: str) -> None:
         await self._json("DELETE", f"/v1/convai/agent-testing/{seg(test_id)}", what=f"Deleting test {_label(test_id)}")
 
+    async def test_summaries(self, test_ids: list[str]) -> TestSummaries:
+        """Summaries (name, type, created/updated times) of the given tests, by id; unknown ids are left out."""
+        return await self._model(TestSummaries, "POST", "/v1/convai/agent-testing/summaries",
+                                 json={"test_ids": list(dict.fromkeys(test_ids))}, idempotent=True,
+                                 what="Getting test summaries")
+
     # ------------------------------------------------------------------ run-tests
     async def run_tests(self, agent_id: str, request: RunTestsRequest) -> TestInvocation:
         return await self._model(TestInvocation, "POST", f"/v1/convai/agents/{seg(agent_id)}/run-tests",
-                                 json=request.to_wire(), what="Running tests")
+                                 json=_with_full_override(request.to_wire()), what="Running tests")
+
+    async def resubmit_invocation(self, invocation_id: str, test_run_ids: list[str], *, agent_id: str,
+                                  branch_id: str | None = None,
+                                  agent_config_override: AgentConfigOverride | None = None) -> None:
+        """Run the given runs of an invocation again (on ``branch_id``, or with an ad-hoc config); their
+        new results show in the same invocation (poll it)."""
+        body = ResubmitRequest(test_run_ids=test_run_ids, agent_id=agent_id, branch_id=branch_id,
+                               agent_config_override=agent_config_override)
+        await self._json("POST", f"/v1/convai/test-invocations/{seg(invocation_id)}/resubmit",
+                         json=_with_full_override(body.to_wire()), what="Resubmitting test runs")
 
     async def get_invocation(self, invocation_id: str) -> TestInvocation:
         return await self._model(TestInvocation, "GET", f"/v1/convai/test-invocations/{seg(invocation_id)}",
                                  what=f"Getting test invocation {_label(invocation_id)}")
 
     async def list_invocations(self, *, agent_id: str | None = None, cursor: str | None = None,
-                               page_size: int = 30) -> TestInvocationsPage:
+                               page_size: int = 30, search: str | None = None) -> TestInvocationsPage:
+        """The run history, newest first."""
         return await self._model(TestInvocationsPage, "GET", "/v1/convai/test-invocations",
-                                 params={"agent_id": agent_id, "cursor": cursor, "page_size": page_size},
+                                 params={"agent_id": agent_id, "cursor": cursor, "page_size": page_size,
+                                         "search": search},
                                  what="Listing test invocations")
 
-    async def resubmit_invocation(self, invocation_id: str, request: ResubmitRequest) -> Any:
-        """Run the given test runs of an invocation again (same invocation; their results change)."""
-        return await self._json("POST", f"/v1/convai/test-invocations/{invocation_id}/resubmit",
-                                json=request.to_wire(), what="Resubmitting test runs")
+    def iter_invocations(self, *, limit: int | None = None, **kw: Any) -> AsyncIterator[TestInvocationSummary]:
+        kw.setdefault("page_size", 100)
+        return self._paginate(lambda c: self.list_invocations(cursor=c, **kw), "results", limit)
 
     async def cancel_invocation(self, invocation_id: str) -> None:
         await self._json("POST", f"/v1/convai/test-invocations/{seg(invocation_id)}/cancel", idempotent=True,
@@ -855,6 +932,33 @@ def _event(value: Any) -> StreamEvent:
         raise E.StreamProtocolError(
             f"the server sent a value of unexpected shape ({E.bounded(where, 120)}: "
             f"{E.bounded(first.get('msg', type(exc).__name__), 200)})") from None
+
+
+def _no_nulls(value: Any) -> Any:
+    """A body without its ``null`` fields: our models use None for "not set", and these bodies' fields
+    are not nullable in the API (it would answer 422)."""
+    if isinstance(value, dict):
+        return {k: _no_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_no_nulls(v) for v in value]
+    return value
+
+
+def _test_body(body: AgentTestBody) -> dict[str, Any]:
+    """A test's create/update body: no nulls, and never the ``id`` of a test read back from the API."""
+    wire = _no_nulls(body.to_wire())
+    wire.pop("id", None)
+    return wire
+
+
+def _with_full_override(body: dict[str, Any]) -> dict[str, Any]:
+    """The API requires both halves of an ``agent_config_override``: an override that changes only the
+    conversation config carries an empty (no-change) ``platform_settings``."""
+    ov = body.get("agent_config_override")
+    if isinstance(ov, dict):
+        body["agent_config_override"] = {"conversation_config": {}, "platform_settings": {},
+                                         **{k: v for k, v in ov.items() if v is not None}}
+    return body
 
 
 def _looks_like_missing_route(body: Any) -> bool:

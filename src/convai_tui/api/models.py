@@ -200,7 +200,30 @@ class AgentUpdate(APIModel):
 
 
 # --------------------------------------------------------------------------- branches
+class AgentVersionParents(APIModel):
+    in_branch_parent_id: str | None = None
+    out_of_branch_parent_id: str | None = None
+    merged_into_branch_id: str | None = None
+    merged_from_branch_id: str | None = None
+    merged_from_version_id: str | None = None
+    rebased_from_version_id: str | None = None
+
+
+class AgentVersionMetadata(APIModel):
+    """A commit: ``GET agents/{id}/versions/{version_id}`` and a branch's ``most_recent_versions``."""
+
+    id: str
+    agent_id: str = ""
+    branch_id: str = ""
+    version_description: str = ""
+    seq_no_in_branch: int = 0
+    time_committed_secs: int = 0
+    parents: AgentVersionParents = Field(default_factory=AgentVersionParents)
+
+
 class Branch(APIModel):
+    """``AgentBranchSummary`` (list) and ``AgentBranchResponse`` (get: with ``most_recent_versions``)."""
+
     id: str
     name: str
     agent_id: str = ""
@@ -208,10 +231,16 @@ class Branch(APIModel):
     created_at: int = 0
     last_committed_at: int = 0
     is_archived: bool = False
+    protection_status: str | None = None
+    current_live_percentage: float | None = None
     parent_branch_id: str | None = None
+    parent_branch: dict[str, Any] | None = None  # {id, name} (get)
+    draft_exists: bool | None = None
+    calls_7d: int | None = None
     commits_ahead: int | None = None
     commits_behind: int | None = None
-    most_recent_versions: list[dict[str, Any]] | None = None
+    merged_into_branch_id: str | None = None
+    most_recent_versions: list[AgentVersionMetadata] | None = None
 
 
 class BranchesPage(APIModel):
@@ -222,8 +251,13 @@ class BranchesPage(APIModel):
 class BranchCreate(APIModel):
     parent_version_id: str
     name: str = Field(min_length=1, max_length=140)
-    description: str = ""
+    description: str = Field("", max_length=4096)  # required by the API: always sent
     conversation_config: ConversationConfig | None = None
+    platform_settings: dict[str, Any] | None = None
+    include_draft: bool | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"description": self.description, **super().to_wire()}
 
 
 class BranchCreated(APIModel):
@@ -232,7 +266,24 @@ class BranchCreated(APIModel):
 
 
 class BranchMerge(APIModel):
-    archive_source_branch: bool | None = None
+    archive_source_branch: bool | None = None  # the API's default is true
+    force: bool | None = None
+
+
+class FieldConflict(APIModel):
+    path: str
+    section: str
+    base_value: Any = None
+    source_value: Any = None
+    target_value: Any = None
+
+
+class MergePreview(Agent):
+    """The agent as it would be after a merge (``MergePreviewResponseModel``)."""
+
+    overridden_fields: list[str] | None = None
+    conflicts: list[FieldConflict] | None = None
+    source_identical_to_target: bool | None = None
 
 
 # --------------------------------------------------------------------------- simulation
@@ -282,6 +333,7 @@ class ConversationSummary(APIModel):
     agent_id: str
     agent_name: str | None = None
     branch_id: str | None = None
+    version_id: str | None = None
     start_time_unix_secs: int = 0
     call_duration_secs: int = 0
     message_count: int = 0
@@ -294,6 +346,9 @@ class ConversationSummary(APIModel):
     direction: str | None = None
     rating: float | None = None
     termination_reason: str | None = None
+    sentiment_analysis: dict[str, Any] | None = None
+    evaluation_criteria_results: dict[str, Any] | None = None  # with evaluation_criteria_ids=
+    data_collection_results: dict[str, Any] | None = None  # with data_collection_ids=
 
 
 class ConversationsPage(APIModel):
@@ -313,6 +368,7 @@ class ConversationFeedbackSummary(APIModel):
 class ConversationMetadata(APIModel):
     start_time_unix_secs: int = 0
     call_duration_secs: int = 0
+    cost_fiat: float | None = None
     main_language: str | None = None
     termination_reason: str | None = None
     feedback: ConversationFeedbackSummary | None = None
@@ -327,6 +383,7 @@ class Conversation(APIModel):
     metadata: ConversationMetadata = Field(default_factory=ConversationMetadata)
     analysis: ConversationAnalysis | None = None
     branch_id: str | None = None
+    version_id: str | None = None
     has_audio: bool = False
     has_user_audio: bool = False
     has_response_audio: bool = False
@@ -443,6 +500,12 @@ class AgentTestSummary(APIModel):
     last_updated_at_unix_secs: int = 0
 
 
+class TestSummaries(APIModel):
+    """``POST agent-testing/summaries``: test id -> summary."""
+
+    tests: dict[str, AgentTestSummary]
+
+
 class AgentTestsPage(APIModel):
     tests: list[AgentTestSummary]
     next_cursor: str | None = None
@@ -470,7 +533,7 @@ class RunTestsRequest(APIModel):
     branch_id: str | None = None
     agent_config_override: AgentConfigOverride | None = None
     repeat_count: int | None = Field(default=None, ge=1, le=20)
-    name: str | None = None
+    name: str | None = None  # SDK 2.78.0 (not in the published document)
 
 
 class ConditionRationale(APIModel):
@@ -488,6 +551,8 @@ class TestRun(APIModel):
     test_invocation_id: str = ""
     agent_id: str = ""
     branch_id: str | None = None
+    version_id: str | None = None
+    ran_against_draft: bool | None = None
     test_id: str
     test_name: str | None = None
     status: str = "pending"
@@ -519,6 +584,7 @@ class TestInvocation(APIModel):
     id: str
     agent_id: str | None = None
     branch_id: str | None = None
+    version_id: str | None = None
     name: str | None = None
     created_at: int | None = None
     repeat_count: int | None = None
@@ -540,20 +606,23 @@ class TestInvocation(APIModel):
 
 
 class TestInvocationSummary(APIModel):
+    """An item of the run history (``TestInvocationSummaryResponseModel``)."""
+
     id: str
     title: str = ""
     agent_id: str | None = None
     branch_id: str | None = None
     version_id: str | None = None
-    ran_against_draft: bool | None = None
+    ran_against_draft: bool = False
+    runs_diverged_from_version: bool | None = None
     created_at_unix_secs: int = 0
     test_run_count: int = 0
     passed_count: int = 0
     failed_count: int = 0
     pending_count: int = 0
-    cancelled_count: int = 0
-    repeat_count: int | None = None
-    cancelled: bool | None = None
+    repeat_count: int = 1
+    cancelled_count: int = 0  # SDK 2.78.0 (not in the published document)
+    cancelled: bool | None = None  # SDK 2.78.0 (not in the published document)
 
 
 class TestInvocationsPage(APIModel):
@@ -604,5 +673,5 @@ def prompt_patch(
 
 
 # Classes whose names start with "Test" are API resources, not pytest test classes.
-for _cls in (TestRef, TestRun, TestInvocation, TestInvocationSummary, TestInvocationsPage):
+for _cls in (TestRef, TestRun, TestInvocation, TestInvocationSummary, TestInvocationsPage, TestSummaries):
     _cls.__test__ = False  # type: ignore[attr-defined]

@@ -25,6 +25,18 @@ def cmd_serve_emulator(args: argparse.Namespace) -> int:
             out.error(f"error: --faults {spec!r}: {exc}")
             return EXIT_USAGE
     cfg = EmulatorConfig(seed=args.seed, conversations=args.conversations, latency_ms=args.latency_ms,
-                         stream_delay_ms=args.stream_delay_ms, test_delay_ms=args.test_delay_ms, open=args.open,
-                         legacy_simulate=not args.no_legacy_simulate)
-    return serve_forever(cfg, args.host, args.port, faults=faults)
+                         latency_jitter_ms=args.latency_jitter_ms, stream_delay_ms=args.stream_delay_ms,
+                         test_delay_ms=args.test_delay_ms, open=args.open, legacy_simulate=not args.no_legacy_simulate,
+                         strict=args.strict, drift=args.drift, conversations_agent=args.conversations_agent,
+                         max_concurrent=args.max_concurrent, retry_after_s=args.retry_after)
+    problems = cfg.problems()
+    if problems:
+        out.error("error: " + "; ".join(problems))
+        return EXIT_USAGE
+    if args.strict:
+        try:
+            import jsonschema  # noqa: F401
+        except ImportError:
+            out.error("error: --strict needs the jsonschema package (pip install 'convai-tui[test]')")
+            return EXIT_USAGE
+    return serve_forever(cfg, args.host, args.port, faults=faults, error=out.error)

@@ -20,7 +20,7 @@ def cell_text(c: Cell) -> tuple[str, str]:
     return f"{c.passed}/{c.total}{'~' if c.flaky else ''}", style
 
 
-def print_matrix(out: Output, m: Matrix) -> None:
+def print_matrix(out: Output, m: Matrix, live: dict[str, object] | None = None) -> None:
     name_w = min(40, max([len(r.name) for r in m.rows] + [4]))
     out.line(f"{'TEST':<{name_w}} ", *[styled(f"{c.key[:CELL_W - 1]:>{CELL_W}}", "bold", single_line=True)
                                      for c in m.columns])
@@ -35,10 +35,22 @@ def print_matrix(out: Output, m: Matrix) -> None:
         t = m.column_rate(c.key)
         totals.append(f"{'' if t.rate is None else f'{t.rate * 100:.0f}%':>{CELL_W}}")
     out.line(styled(f"{'overall':<{name_w}} ", "bold"), *totals)
+    if live:
+        calls, rates = [], []
+        for c in m.columns:
+            ev = live.get(c.key)
+            calls.append(f"{'' if ev is None else f'{ev.calls:,}' + ('+' if ev.capped else ''):>{CELL_W}}")
+            r = None if ev is None else ev.success_rate
+            rates.append(f"{'' if r is None else f'{r * 100:.0f}%':>{CELL_W}}")
+        out.line(styled(f"{'live calls':<{name_w}} ", "dim"), *calls)
+        out.line(styled(f"{'call success':<{name_w}} ", "dim"), *rates)
     for c in m.columns:
         out.line(styled(f"  {c.key}: {c.label}", "dim", single_line=True))
     out.line(styled("  cells: passed/runs of all recorded runs of that prompt (by content); ~ flaky; · no runs yet",
                     "dim"))
+    if live:
+        out.line(styled("  live: real calls served by the remote versions with that prompt, and their success rate",
+                        "dim"))
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
@@ -60,10 +72,23 @@ def cmd_matrix(args: argparse.Namespace) -> int:
                     if p.error:
                         out.warn(f"{p.column}: {p.error}")
             m = s.matrix.build(agent_id, m.columns, tests)
+        live: dict[str, object] = {}
+        if not args.no_live:
+            from ..api.errors import ConvAIError
+
+            try:
+                evidence = await s.matrix.version_evidence(agent_id)
+                live = {c.key: ev for c in m.columns if (ev := s.matrix.live_for(evidence, c.content_hash))}
+            except ConvAIError as exc:
+                out.warn(f"live-call evidence not read: {s.redact(str(exc))}")
         if args.json:
-            out.json(m.to_json())
+            data = m.to_json()
+            for col in data["columns"]:
+                ev = live.get(col["key"])
+                col["live"] = ev.to_json() if ev is not None else None  # type: ignore[attr-defined]
+            out.json(data)
         else:
-            print_matrix(out, m)
+            print_matrix(out, m, live)
             if not args.fill and m.missing():
                 out.note("some cells have no runs yet: --fill runs only those (one run-tests call per column)")
         return EXIT_OK

@@ -93,10 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=7, help="seed for the demo data (default 7)")
     s.add_argument("--conversations", type=int_in(0, 100_000), default=2000,
                    help="number of seeded conversations (max 100000)")
-    s.add_argument("--latency-ms", type=int_in(0, 600_000), default=0, help="added latency for every request")
+    s.add_argument("--conversations-agent", metavar="AGENT_ID", default=None,
+                   help="put every seeded conversation on this demo agent (e.g. agent_dental_bella)")
+    s.add_argument("--latency-ms", type=int_in(0, 600_000), default=0, help="added latency for every API request")
+    s.add_argument("--latency-jitter-ms", type=int_in(0, 600_000), default=0, metavar="J",
+                   help="plus a uniform 0..J ms per request (seeded RNG: the same run gives the same delays)")
+    s.add_argument("--max-concurrent", type=int_in(0, 100_000), default=0, metavar="N",
+                   help="answer 429 too_many_concurrent_requests (with Retry-After) to requests beyond N in "
+                        "flight, as the real API does (default 0: no limit)")
+    s.add_argument("--retry-after", type=int_in(0, 3600), default=1, metavar="SECS",
+                   help="the Retry-After of those 429s (default 1)")
     s.add_argument("--stream-delay-ms", type=int_in(0, 600_000), default=120, help="delay between streamed turns")
     s.add_argument("--test-delay-ms", type=int_in(0, 3_600_000), default=1500, help="how long test runs stay pending")
     s.add_argument("--open", action="store_true", help="accept any API key (or none)")
+    s.add_argument("--strict", action="store_true",
+                   help="answer 422 to any query parameter or body field the published API does not define "
+                        "(and 404 to operations it does not have); needs the jsonschema package")
+    s.add_argument("--drift", action="store_true",
+                   help="also serve data from a newer API: unknown enum values and fields (to test tolerance)")
     s.add_argument("--no-legacy-simulate", action="store_true",
                    help="answer 410 on simulate-conversation, as a server that removed it would")
     s.add_argument("--faults", action="append", default=[], metavar="SPEC",
@@ -109,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("agent_id")
     x.add_argument("--branch", help="branch name or id (default: main); later pushes go back there")
     x.add_argument("--no-tests", action="store_true", help="do not pull the agent's tests")
+    x.add_argument("--history", action="store_true",
+                   help="also save the branch's recent remote versions (oldest first) as local versions")
 
     x = cmd(sub, "push", "prompts:cmd_push", "push a prompt version to the agent or a branch",
             description="PATCH a prompt version to the branch the workspace pulled from (or --branch). Refused "
@@ -139,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     x = cmd(sub, "versions", "prompts:cmd_versions", "list or show saved prompt versions")
     x.add_argument("number", nargs="?", type=int_in(1), help="show this version")
     x.add_argument("--agent")
+    x.add_argument("--stats", action="store_true",
+                   help="beside each version: the real calls it served (count, success rate, each evaluation "
+                        "criterion) and its recorded test pass rate")
 
     b = sub.add_parser("branches", help="list, create or merge agent branches")
     bs = b.add_subparsers(dest="branches_cmd", metavar="ACTION", required=True)
@@ -252,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--fill", action="store_true", help="run the empty cells")
     x.add_argument("--repeat", type=int_in(1, 20), default=1, help="repeat count for --fill (1-20)")
     x.add_argument("--concurrency", type=int_in(1, 8), default=3, help="run-tests calls at a time (default 3)")
+    x.add_argument("--no-live", action="store_true",
+                   help="without the live-call footer (calls served and success per version: reads conversations)")
 
     x = cmd(sub, "bisect", "matrix:cmd_bisect", "find the first saved version where a test starts failing",
             description="Binary search over saved versions between --good and --bad; each step is a repeated run "

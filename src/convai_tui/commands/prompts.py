@@ -14,15 +14,19 @@ from .runner import EXIT_CONFLICT, EXIT_OK, run, warn_problems
 
 def cmd_pull(args: argparse.Namespace) -> int:
     async def body(s: Session, out: Output) -> int:
-        res = await s.prompts.pull(args.agent_id, branch=args.branch, with_tests=not args.no_tests)
+        res = await s.prompts.pull(args.agent_id, branch=args.branch, with_tests=not args.no_tests,
+                                   history=args.history)
         warn_problems(s, out)
         if args.json:
             out.json({"agent_id": res.agent_id, "branch_id": res.branch_id, "branch": res.branch_name,
                       "remote_version_id": res.remote_version_id,
                       "saved_version": res.version.number if res.version else None,
+                      "history_versions": [v.number for v in res.history],
                       "tests_written": res.tests_written, "tests_kept": res.tests_kept})
             return EXIT_OK
         saved = f" -> saved as v{res.version.number}" if res.version else " (already the latest version)"
+        for v in res.history:
+            out.line(f"  history: {v.label} ", styled(v.message, "dim", single_line=True))
         out.line(f"pulled {res.agent_id} ({res.branch_name}, {res.remote_version_id or 'no version id'}){saved}")
         for t in res.tests_written:
             out.line(f"  test: {t}")
@@ -129,6 +133,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
             return EXIT_OK
         versions = s.prompts.versions(agent_id)
         warn_problems(s, out)
+        if args.stats:
+            return await _versions_stats(s, out, agent_id, versions, args.json)
         if args.json:
             out.json([{"number": v.number, "created": v.created, "message": v.message, "source": v.source}
                       for v in versions])
@@ -139,6 +145,48 @@ def cmd_versions(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return run(args, body)
+
+
+async def _versions_stats(s: Session, out: Output, agent_id: str, versions: list, as_json: bool) -> int:
+    """Each saved version beside the evidence: real calls it served (success, each criterion) and its
+    recorded test pass rate; then remote versions that served calls but are not saved here."""
+    from ..workspace.versions import draft_hash
+
+    evidence = await s.matrix.version_evidence(agent_id)
+    tests = s.matrix.evidence(agent_id)
+    rows = []
+    for v in versions:
+        h = draft_hash(v.draft)[:8]
+        live = s.matrix.live_for(evidence, h)
+        cells = tests.get(h, {})
+        passed, total = sum(c.passed for c in cells.values()), sum(c.total for c in cells.values())
+        rows.append((v, h, live, passed, total))
+    seen = {h for _, h, _, _, _ in rows}
+    remote_only = [e for e in evidence if e.calls and e.content_hash not in seen]
+    if as_json:
+        out.json({"versions": [{"number": v.number, "message": v.message, "content_hash": h,
+                                "live": live.to_json() if live else None,
+                                "tests": {"passed": p, "runs": t, "rate": round(p / t, 4) if t else None}}
+                               for v, h, live, p, t in rows],
+                  "remote_only": [e.to_json() for e in remote_only]})
+        return EXIT_OK
+    out.line(styled(f"{'VERSION':<8} {'CALLS':>7} {'SUCCESS':>8} {'TESTS':>9}  CRITERIA (live)  ·  MESSAGE", "bold"))
+    for v, h, live, p, t in rows:
+        calls = "—" if live is None else f"{live.calls:,}{'+' if live.capped else ''}"
+        rate = "" if live is None or live.success_rate is None else f"{live.success_rate * 100:.0f}%"
+        tests_rate = f"{p}/{t}" if t else "—"
+        crit = "" if live is None else "  ".join(f"{k} {a * 100 // b if b else 0}%" for k, (a, b) in
+                                               sorted(live.criteria.items()))
+        out.line(styled(f"{v.label:<8}", "bold"), f" {calls:>7} {rate:>8} {tests_rate:>9}  ",
+                 styled(crit, single_line=True), styled(f"  ·  {v.message}", "dim", single_line=True))
+    for e in remote_only:
+        rate = "" if e.success_rate is None else f"{e.success_rate * 100:.0f}%"
+        out.line(styled(f"{'remote':<8}", "dim"), f" {e.calls:>7,} {rate:>8} {'—':>9}  ",
+                 styled(f"{e.version_id} ({e.branch}, not saved here: pull --history)  {e.description}", "dim",
+                        single_line=True))
+    out.line(styled("CALLS: real conversations each version served (GET conversations?version_id=, newest "
+                    f"{2000:,} read); TESTS: recorded test results of that prompt", "dim"))
+    return EXIT_OK
 
 
 def cmd_branches_list(args: argparse.Namespace) -> int:

@@ -111,7 +111,7 @@ class AgentView:
                     platform_settings: dict[str, Any] | None = None) -> "AgentView":
         agent = (config or {}).get("agent") or {}
         prompt = agent.get("prompt") or {}
-        tools = [t.get("name", "") for t in prompt.get("tools") or [] if isinstance(t, dict)]
+        tools = [t["name"] for t in prompt.get("tools") or [] if isinstance(t, dict) and isinstance(t.get("name"), str)]
         tools += [tid for tid in prompt.get("tool_ids") or [] if tid not in tools]
         kb = [k.get("name") or k.get("id", "") for k in prompt.get("knowledge_base") or [] if isinstance(k, dict)]
         ps = platform_settings or {}

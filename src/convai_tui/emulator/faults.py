@@ -27,6 +27,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 KINDS = ("status", "delay", "hang", "reset", "cut", "malformed", "random")
 # what ``kind=random`` draws from (never "hang": that one is tested on its own)
 RANDOM_KINDS = (("status", 429), ("status", 500), ("status", 502), ("status", 503), ("reset", 0),
@@ -59,26 +60,58 @@ class Fault:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Fault":
+        """A validated fault: every option in range, or ValueError saying which and why."""
         f = cls()
         for k, v in d.items():
             if k not in cls.__dataclass_fields__:
-                raise ValueError(f"unknown fault option {k!r}")
-            cur = getattr(f, k)
+                raise ValueError(f"unknown fault option {k!r}; known: {', '.join(cls.__dataclass_fields__)}")
             if k in ("status", "count", "delay_ms", "after_events"):
-                v = int(v)
+                v = _number(k, v, int)
             elif k in ("retry_after", "probability"):
-                v = None if v in (None, "", "none") else float(v)
+                v = None if v in (None, "", "none") and k == "retry_after" else _number(k, v, float)
             elif k == "method":
                 v = str(v).upper() if v else None
             else:
-                v = str(v) if cur is not None or v is not None else v
+                if not isinstance(v, str):
+                    raise ValueError(f"fault option {k} must be a string, got {v!r}")
             setattr(f, k, v)
         if f.kind not in KINDS:
             raise ValueError(f"unknown fault kind {f.kind!r}; known: {', '.join(KINDS)}")
+        if not 100 <= f.status <= 599:
+            raise ValueError(f"fault status must be an HTTP status between 100 and 599, got {f.status}")
+        if f.count < -1:
+            raise ValueError(f"fault count must be -1 (forever) or more, got {f.count}")
+        if not 0 <= f.delay_ms <= 600_000:
+            raise ValueError(f"fault delay_ms must be between 0 and 600000, got {f.delay_ms}")
+        if f.after_events < 0:
+            raise ValueError(f"fault after_events must not be negative, got {f.after_events}")
+        if not 0.0 <= f.probability <= 1.0:
+            raise ValueError(f"fault probability must be between 0 and 1, got {f.probability:g}")
+        if f.retry_after is not None and not 0 <= f.retry_after <= 3600:
+            raise ValueError(f"fault retry_after must be between 0 and 3600 seconds, got {f.retry_after:g}")
+        if f.method is not None and f.method not in METHODS:
+            raise ValueError(f"fault method must be one of {', '.join(METHODS)}, got {f.method!r}")
+        if not f.path.startswith("/"):
+            raise ValueError(f"fault path must start with /, got {f.path!r}")
         return f
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and path.startswith(self.path)
+
+
+def _number(key: str, value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"fault option {key} must be a number, got {value!r}")
+    try:
+        n = kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"fault option {key} must be {'an integer' if kind is int else 'a number'}, "
+                         f"got {value!r}") from None
+    if kind is int and isinstance(value, float) and value != n:
+        raise ValueError(f"fault option {key} must be an integer, got {value!r}")
+    if kind is float and n != n:  # NaN
+        raise ValueError(f"fault option {key} must be a number, got {value!r}")
+    return n
 
 
 class FaultBook:

@@ -8,9 +8,14 @@ from typing import Any
 SEED_NOW = 1795197600
 DEMO_KEY = "convai-demo-key"
 CREATOR = {"is_creator": True, "creator_name": "Demo User", "creator_email": "demo@example.com", "role": "admin"}
+DAY = 86400
+# What each demo tool answers in the seeded history and in simulations (unless a tool mock says otherwise).
+# Kept apart from the tool configs: the API's tool schema has no place for it.
+TOOL_RESULTS: dict[str, str] = {}
 
 
 def _tool(name: str, description: str, result: str, params: dict[str, str]) -> dict[str, Any]:
+    TOOL_RESULTS[name] = result
     return {
         "type": "webhook",
         "name": name,
@@ -18,7 +23,6 @@ def _tool(name: str, description: str, result: str, params: dict[str, str]) -> d
         "api_schema": {"url": f"https://example.com/{name}", "method": "POST",
                        "request_body_schema": {"type": "object", "properties": {
                            k: {"type": "string", "description": v} for k, v in params.items()}}},
-        "demo_result": result,
     }
 
 
@@ -107,7 +111,7 @@ AGENTS: list[dict[str, Any]] = [
         "agent_id": "agent_acme_support",
         "name": "Acme Store Support",
         "tags": ["support", "refunds"],
-        "created_at_unix_secs": SEED_NOW - 90 * 86400,
+        "created_at_unix_secs": SEED_NOW - 125 * 86400,
         "weight": 0.25,
         "conversation_config": {
             "agent": {
@@ -245,13 +249,87 @@ TESTS: list[dict[str, Any]] = [
      "success_conditions": ["The agent offers a refund.", "The agent is polite."]},
 ]
 
+# The main branch's history of each demo agent, oldest first: (days before SEED_NOW, version description,
+# the system prompt of that commit). The last entry is the agent's current prompt (AGENTS above); the
+# other fields of the config and the platform settings are the same in every commit. Each change is one
+# the brain reacts to, so the seeded calls each version served (and their evaluation criteria) differ.
+MAIN_HISTORY: dict[str, list[tuple[int, str, str]]] = {
+    "agent_dental_bella": [
+        (200, "Initial version",
+         "You are the receptionist of Bella Dental, a small dental clinic.\n"
+         "Help callers book, move or cancel appointments.\n"
+         "Check availability with the check_availability tool, then book with book_appointment.\n"
+         "Answer questions about opening hours and services from the knowledge base.\n"
+         "Keep answers short; this is a phone call."),
+        (100, "Friendlier tone",
+         "You are the friendly receptionist of Bella Dental, a small dental clinic.\n"
+         "Help callers book, move or cancel appointments.\n"
+         "Check availability with the check_availability tool, then book with book_appointment.\n"
+         "Answer questions about opening hours and services from the knowledge base.\n"
+         "Keep answers short; this is a phone call."),
+        (50, "Ask for the name before booking; always confirm the booking time",
+         "You are the friendly receptionist of Bella Dental, a small dental clinic.\n"
+         "Help callers book, move or cancel appointments.\n"
+         "Ask for the caller's name before booking.\n"
+         "Always confirm the booking time.\n"
+         "Check availability with the check_availability tool, then book with book_appointment.\n"
+         "Answer questions about opening hours and services from the knowledge base.\n"
+         "Keep answers short; this is a phone call."),
+        (12, "Drop the read-back of the booking time: calls ran long", None),  # None: the current prompt
+    ],
+    "agent_sanitas_ro": [
+        (150, "Versiunea inițială",
+         "Ești asistentul telefonic al clinicii Sanitas din Cluj.\n"
+         "Vorbește doar în română.\n"
+         "Fă programări cu unealta programare_consultatie.\n"
+         "Nu discuta prețuri: trimite pacientul la recepție."),
+        (90, "Politicos și pe scurt",
+         "Ești asistentul telefonic al clinicii Sanitas din Cluj.\n"
+         "Vorbește doar în română, politicos și pe scurt.\n"
+         "Fă programări cu unealta programare_consultatie.\n"
+         "Nu discuta prețuri: trimite pacientul la recepție."),
+        (40, "Confirmă întotdeauna ora programării", None),
+    ],
+    "agent_acme_support": [
+        (125, "Initial version",
+         "You are Acme's customer support agent.\n"
+         "Look up orders with lookup_order."),
+        (75, "Explain the refund policy",
+         "You are Acme's customer support agent.\n"
+         "Look up orders with lookup_order and explain the refund policy."),
+        (30, "Be concise", None),
+    ],
+}
+
+# Branches: forked from main's version live at ``created_days`` before SEED_NOW, with one commit that
+# appends ``prompt_append``; ``traffic`` is a past deployment split (days before SEED_NOW, from, until,
+# the branch's percentage), over before the newest calls: the live calls of that window are shared
+# between main and the branch.
 BRANCHES: list[dict[str, Any]] = [
     {"agent_id": "agent_dental_bella", "id": "agtbrch_bella_confirm", "name": "confirm-times",
      "description": "Try confirming every booking time",
-     "prompt_append": "\nAlways confirm the booking time back to the caller."},
+     "prompt_append": "\nAlways confirm the booking time back to the caller.",
+     "created_days": 10, "traffic": (9, 4, 30.0)},
     {"agent_id": "agent_acme_support", "id": "agtbrch_acme_escalate", "name": "escalation",
      "description": "Escalate angry customers to a human",
-     "prompt_append": "\nBe polite. If the customer is angry, transfer them to a human colleague."},
+     "prompt_append": "\nBe polite. If the customer is angry, transfer them to a human colleague.",
+     "created_days": 10, "traffic": (8, 4, 50.0)},
+]
+
+# Past test runs (the run history): agent, days before SEED_NOW (fractional), branch (None: main),
+# tests (None: every test of the agent), repeat_count, title. Their verdicts are worked out the first
+# time they are read, from the version that was live on that branch at that moment.
+INVOCATION_HISTORY: list[tuple[str, float, str | None, list[str] | None, int, str]] = [
+    ("agent_dental_bella", 20.3, None, None, 1, "Nightly run"),
+    ("agent_dental_bella", 6.2, None, None, 1, "Nightly run"),
+    ("agent_dental_bella", 5.1, "agtbrch_bella_confirm", None, 1, "confirm-times candidate"),
+    ("agent_dental_bella", 2.4, None, ["test_bella_confirms", "test_bella_polite"], 3, "Booking read-back"),
+    ("agent_dental_bella", 1.2, None, None, 2, "Nightly run"),
+    ("agent_sanitas_ro", 45.4, None, None, 1, "Rulare de noapte"),
+    ("agent_sanitas_ro", 3.3, None, None, 1, "Rulare de noapte"),
+    ("agent_acme_support", 40.6, None, None, 1, "Nightly run"),
+    ("agent_acme_support", 4.5, None, None, 3, "Flakiness check"),
+    ("agent_acme_support", 2.1, "agtbrch_acme_escalate", None, 1, "escalation candidate"),
 ]
 
 # Special conversations that exercise rendering: literal markup and escapes, a long call.

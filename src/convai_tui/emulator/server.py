@@ -3,6 +3,7 @@ background thread on a free loopback port (``--demo`` and the tests)."""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import threading
@@ -11,7 +12,6 @@ from typing import Any
 
 import uvicorn
 
-from .app import create_app
 from .state import EmulatorConfig, EmulatorState
 
 
@@ -58,9 +58,13 @@ class EmulatorServer:
 
     def _run(self) -> None:
         try:
+            from .app import create_app, warm  # (here, in the server's thread: the routers take a while)
+
             if self._state is None:
                 self._state = EmulatorState(self.config)
+                self._state.warm()
             app = create_app(self._state)
+            warm(app)
             cfg = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
                                  lifespan="off", timeout_graceful_shutdown=1, timeout_keep_alive=30)
             self.server = uvicorn.Server(cfg)
@@ -97,15 +101,47 @@ class EmulatorServer:
         self.stop()
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port (OSError when it cannot be had, e.g. the port is busy)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve_forever(config: EmulatorConfig, host: str, port: int, announce: Any = print,
-                  faults: list[Any] | None = None) -> int:
+                  faults: list[Any] | None = None, error: Any = None) -> int:
+    """Serve until Ctrl-C. 0 when stopped, 2 when the address cannot be bound (said in one line)."""
+    error = error or announce
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        error(f"convai-tui: error: cannot serve on {host}:{port}: {reason}")
+        return 2
+    from .app import create_app, warm
+
     state = EmulatorState(config)
+    state.warm()
     for f in faults or []:
         state.faults.add(f)
     app = create_app(state)
+    warm(app)
+    port = sock.getsockname()[1]
     announce(f"convai-tui emulator on http://{host}:{port}")
     announce(f"  API key: {'(any: --open)' if config.open else config.api_key}")
     announce(f"  {len(state.agents)} agents, {len(state.convs)} conversations, {len(state.tests)} tests")
+    modes = [m for m, on in (("strict", config.strict), ("drift", config.drift)) if on]
+    if modes:
+        announce(f"  mode: {', '.join(modes)}")
+    if config.latency_ms or config.latency_jitter_ms or config.max_concurrent:
+        announce(f"  latency {config.latency_ms} ms + 0-{config.latency_jitter_ms} ms jitter"
+                 + (f", at most {config.max_concurrent} requests in flight" if config.max_concurrent else ""))
     announce(f"  try: ELEVENLABS_BASE_URL=http://{host}:{port} ELEVENLABS_API_KEY={config.api_key} convai-tui")
     if faults:
         announce(f"  {len(faults)} fault(s) armed")
@@ -114,11 +150,10 @@ def serve_forever(config: EmulatorConfig, host: str, port: int, announce: Any = 
                          timeout_graceful_shutdown=2, timeout_keep_alive=30)
     server = uvicorn.Server(cfg)
     try:
-        server.run()
+        server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled once it has shut down
         pass
-    except OSError as exc:
-        announce(f"convai-tui: error: cannot serve on {host}:{port}: {exc.strerror or exc}")
-        return 2
+    finally:
+        sock.close()
     announce("emulator stopped")
     return 0

@@ -25,6 +25,38 @@ if TYPE_CHECKING:
     from .session import Session
 
 FILL_CONCURRENCY = 3
+STATS_MAX_CALLS = 2000  # calls read per version (newest first) for its live evidence
+STATS_CONCURRENCY = 4
+
+
+@dataclass
+class VersionEvidence:
+    """How a remote version did on real calls: the conversations it served (``version_id``)."""
+
+    version_id: str
+    branch: str  # the branch's name
+    description: str
+    committed: int  # unix secs
+    content_hash: str | None  # of its prompt fields: what links it to a saved version
+    local: list[int] = field(default_factory=list)  # the saved versions with that prompt
+    calls: int = 0
+    capped: bool = False  # more calls than were read
+    success: int = 0
+    failure: int = 0
+    criteria: dict[str, tuple[int, int]] = field(default_factory=dict)  # criterion -> (success, judged)
+
+    @property
+    def success_rate(self) -> float | None:
+        judged = self.success + self.failure
+        return self.success / judged if judged else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version_id": self.version_id, "branch": self.branch, "description": self.description,
+                "committed": self.committed, "content_hash": self.content_hash, "local_versions": self.local,
+                "calls": self.calls, "capped": self.capped, "success": self.success, "failure": self.failure,
+                "success_rate": None if self.success_rate is None else round(self.success_rate, 4),
+                "criteria": {k: {"success": a, "judged": b, "rate": round(a / b, 4) if b else None}
+                             for k, (a, b) in self.criteria.items()}}
 
 
 @dataclass
@@ -345,6 +377,86 @@ class MatrixService:
             else:
                 hi = mid
         yield BisectResult(test.id, test.name, good, bad, numbers[hi], numbers[lo], steps, api_runs)
+
+    # ------------------------------------------------------------------ live calls per version
+    async def version_evidence(self, agent_id: str, *, max_calls: int = STATS_MAX_CALLS) -> list[VersionEvidence]:
+        """Each recent remote version of the agent (every live branch's ``most_recent_versions``) with the
+        calls it served, read from ``GET conversations?version_id=`` (newest ``max_calls`` per version):
+        call count, success rate and each evaluation criterion's rate; linked to the saved versions
+        with the same prompt. Newest first."""
+        from ..api.errors import ConvAIError, NotFoundError
+        from ..workspace.versions import agent_draft
+
+        c = await self.s.client()
+        agent, branches = await self.s.agents.with_branches(agent_id)
+        criteria = [str(x.get("id")) for x in agent.evaluation_criteria if x.get("id")]
+        metas: dict[str, tuple[Any, str]] = {}
+        for b in branches:
+            if b.is_archived:
+                continue
+            try:
+                full = await c.get_branch(agent_id, b.id)
+            except NotFoundError:
+                continue
+            name = "main" if b.id == agent.main_branch_id else b.name
+            for v in full.most_recent_versions or []:
+                vid = v.id if hasattr(v, "id") else str(v.get("id"))
+                metas.setdefault(vid, (v, name))
+        local = {draft_hash(v.draft)[:8]: v.number for v in self.s.prompts.versions(agent_id)}
+        local_all: dict[str, list[int]] = {}
+        for v in self.s.prompts.versions(agent_id):
+            local_all.setdefault(draft_hash(v.draft)[:8], []).append(v.number)
+        del local
+        sem = asyncio.Semaphore(STATS_CONCURRENCY)
+
+        async def one(vid: str, meta: Any, branch: str) -> VersionEvidence:
+            async with sem:
+                try:
+                    h = draft_hash(agent_draft(await c.get_agent(agent_id, version_id=vid)))[:8]
+                except ConvAIError:
+                    h = None
+                ev = VersionEvidence(vid, branch, getattr(meta, "version_description", "") or "",
+                                     int(getattr(meta, "time_committed_secs", 0) or 0), h,
+                                     local_all.get(h or "", []))
+                n = 0
+                async for conv in c.iter_conversations(agent_id=agent_id, version_id=vid, page_size=100,
+                                                       evaluation_criteria_ids=criteria or None):
+                    if n >= max_calls:
+                        ev.capped = True
+                        break
+                    n += 1
+                    if conv.call_successful == "success":
+                        ev.success += 1
+                    elif conv.call_successful == "failure":
+                        ev.failure += 1
+                    for cid, r in (conv.evaluation_criteria_results or {}).items():
+                        result = r.get("result") if isinstance(r, dict) else getattr(r, "result", None)
+                        if result in ("success", "failure"):
+                            a, t = ev.criteria.get(cid, (0, 0))
+                            ev.criteria[cid] = (a + (result == "success"), t + 1)
+                ev.calls = n
+                return ev
+
+        out = await asyncio.gather(*(one(vid, m, b) for vid, (m, b) in metas.items()))
+        return sorted(out, key=lambda e: e.committed, reverse=True)
+
+    @staticmethod
+    def live_for(evidence: list[VersionEvidence], content_hash: str | None) -> VersionEvidence | None:
+        """The calls served by the remote versions with this prompt, added up (None: none served)."""
+        match = [e for e in evidence if content_hash and e.content_hash == content_hash and e.calls]
+        if not match:
+            return None
+        total = VersionEvidence(",".join(e.version_id for e in match), match[0].branch, "", match[0].committed,
+                                content_hash, match[0].local)
+        for e in match:
+            total.calls += e.calls
+            total.capped = total.capped or e.capped
+            total.success += e.success
+            total.failure += e.failure
+            for k, (a, t) in e.criteria.items():
+                x, y = total.criteria.get(k, (0, 0))
+                total.criteria[k] = (x + a, y + t)
+        return total
 
     # ------------------------------------------------------------------ results of two prompts
     def results_for(self, agent_id: str, a: PromptDraft, b: PromptDraft) -> list[tuple[str, Cell, Cell, str]]:

@@ -51,6 +51,7 @@ class PullResult:
     remote_version_id: str | None
     tests_written: list[str] = field(default_factory=list)
     tests_kept: list[str] = field(default_factory=list)  # local edits not overwritten, dangling ids
+    history: list[PromptVersion] = field(default_factory=list)  # older remote versions saved (--history)
 
 
 @dataclass
@@ -238,7 +239,11 @@ class PromptsService:
                                 content_hash=draft_hash(d), pulled_at=utcnow())
         self.ws.save_agent_file(af)
 
-    async def pull(self, agent_id: str, *, branch: str | None = None, with_tests: bool = True) -> PullResult:
+    async def pull(self, agent_id: str, *, branch: str | None = None, with_tests: bool = True,
+                   history: bool = False) -> PullResult:
+        """The remote prompt as the base (and a version when new), and the agent's tests. With
+        ``history``, the branch's recent versions too, oldest first, each saved once (by content) with
+        its description: so the matrix, the diff and bisect can work on what really ran."""
         branch_id, branch_name = None, "main"
         if branch:
             b = await self.s.agents.resolve_branch(agent_id, branch)
@@ -248,16 +253,35 @@ class PromptsService:
             branch_id, branch_name = None, "main"
         self.ws.init(default_agent=agent_id)
         d = agent_draft(agent)
+        history_saved = await self._pull_history(agent_id, branch_id or agent.main_branch_id, d) if history else []
         versions = self.ws.list(agent_id)
         saved = None
         if not versions or versions[-1].draft != d:
             saved = self.ws.save(agent_id, d, message=f"pulled {agent.version_id or ''} ({branch_name})".strip(),
                                  source=f"remote:{agent.version_id or '?'}")
         self._record_pull(agent, branch_id)
-        res = PullResult(agent_id, branch_id, branch_name, saved, agent.version_id)
+        res = PullResult(agent_id, branch_id, branch_name, saved, agent.version_id, history=history_saved)
         if with_tests:
             res.tests_written, res.tests_kept = await self.s.tests.pull_files(agent)
         return res
+
+    async def _pull_history(self, agent_id: str, branch_id: str | None, current: PromptDraft) -> list[PromptVersion]:
+        """Save the branch's recent remote versions (oldest first) whose prompt is not saved yet."""
+        if not branch_id:
+            return []
+        c = await self.s.client()
+        branch = await c.get_branch(agent_id, branch_id)
+        metas = sorted(branch.most_recent_versions or [], key=lambda v: v.time_committed_secs)
+        have = {draft_hash(v.draft) for v in self.ws.list(agent_id)} | {draft_hash(current)}
+        out = []
+        for meta in metas:
+            d = agent_draft(await c.get_agent(agent_id, version_id=meta.id))
+            if draft_hash(d) in have:
+                continue
+            have.add(draft_hash(d))
+            out.append(self.ws.save(agent_id, d, message=meta.version_description or f"remote {meta.id}",
+                                    source=f"remote:{meta.id}"))
+        return out
 
     def track_remote(self, agent: Agent) -> str | None:
         """Opening an agent in the TUI pulls its prompt: the remote becomes the base, and a version when
@@ -361,16 +385,15 @@ class PromptsService:
         if not version_id or not expected_parent or version_id == expected_parent:
             return
         c = await self.s.client()
-        get_version = getattr(c, "get_version", None)
-        if get_version is None:
-            return
         from ..api.errors import NotFoundError
 
         try:
-            meta = await get_version(agent_id, version_id)
+            meta = await c.get_version(agent_id, version_id)
         except NotFoundError:
             return
-        parents = list(getattr(meta, "parents", None) or [])
+        p = meta.parents
+        parents = [x for x in (p.in_branch_parent_id, p.out_of_branch_parent_id, p.merged_from_version_id,
+                               p.rebased_from_version_id) if x]
         if parents and expected_parent not in parents:
             raise PushRaced(
                 f"Your push to {agent_id} ({branch_name}) landed as {version_id} on top of {', '.join(parents)}, "

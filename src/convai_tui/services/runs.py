@@ -480,11 +480,21 @@ class RunsService:
                     agent, bl = await self.s.agents.with_branches(agent_id)
                     branches = {b.id: b.name for b in bl}
                 inv = await c.get_invocation(s.id)
-                target = _remote_target(inv.branch_id or s.branch_id, agent.main_branch_id, branches,
-                                        bool(inv.ran_against_draft or s.ran_against_draft))
+                override = bool(inv.ran_against_draft or s.ran_against_draft)
+                target = _remote_target(inv.branch_id or s.branch_id, agent.main_branch_id, branches, override)
+                prompt = None
+                if s.version_id and not override:  # what ran: that version's prompt, so it counts as evidence
+                    from ..api.errors import ConvAIError
+                    from ..workspace.versions import agent_draft
+
+                    try:
+                        prompt = agent_draft(await c.get_agent(agent_id, version_id=s.version_id))
+                    except ConvAIError:
+                        prompt = None
                 started = float(s.created_at_unix_secs or inv.created_at or time.time())
                 self.record_test_run(agent_id, tests_of_invocation(inv), inv, target, repeat=inv.repeat_count or 1,
-                                     started=started, source="remote", finished=started)
+                                     started=started, source="remote", finished=started, prompt=prompt,
+                                     version_id=s.version_id)
                 added += 1
             if not page.has_more or not page.next_cursor:
                 break
@@ -514,16 +524,13 @@ class RunsService:
     async def retry(self, agent_id: str, view: RunView, tests: list[AgentTest]) -> AsyncIterator[TestInvocation]:
         """Resubmit the failed runs of ``view`` (same target); yields the invocation as it fills, then
         records the retry, which joins the run."""
-        from ..api.models import ResubmitRequest
-
         ids, target = self.retry_plan(view)
         c = await self.s.client()
         inv_id = view.header.invocation_id
         assert inv_id is not None
         started = time.time()
-        await c.resubmit_invocation(inv_id, ResubmitRequest(test_run_ids=ids, agent_id=agent_id,
-                                                            branch_id=target.run_branch_id,
-                                                            agent_config_override=target.override()))
+        await c.resubmit_invocation(inv_id, ids, agent_id=agent_id, branch_id=target.run_branch_id,
+                                    agent_config_override=target.override())
         inv = None
         async for inv in c.poll_invocation(inv_id, initial_interval=0.25, max_interval=2.0):
             yield inv

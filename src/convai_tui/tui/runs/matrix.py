@@ -5,7 +5,7 @@ version, Enter opens the latest run behind a cell."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -52,6 +52,7 @@ class MatrixScreen(Screen):
         self.tests: list[AgentTest] = []
         self.repeat = 1
         self.busy = False
+        self.evidence: list[Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"Tests × versions · {one_line(self.agent_id, 60)}", style="bold"), id="mx-header")
@@ -74,6 +75,28 @@ class MatrixScreen(Screen):
             return
         self._show()
         self.query_one(MatrixView).focus()
+        self.live()
+
+    @work(exclusive=True, group="matrix-live")
+    async def live(self) -> None:
+        """The live-call footer: calls served by the remote versions with each column's prompt."""
+        try:
+            self.evidence = await self.session.matrix.version_evidence(self.agent_id)
+        except ConvAIError as exc:
+            self.app.notify(f"Live-call evidence not read: {exc}", title="Matrix", severity="warning", markup=False)
+            return
+        self._footers()
+
+    def _footers(self) -> None:
+        if self.matrix is None or self.evidence is None:
+            return
+        calls, rates = [], []
+        for c in self.matrix.columns:
+            ev = self.session.matrix.live_for(self.evidence, c.content_hash)
+            calls.append("" if ev is None else f"{ev.calls:,}{'+' if ev.capped else ''}")
+            r = None if ev is None else ev.success_rate
+            rates.append("" if r is None else f"{r * 100:.0f}%")
+        self.query_one(MatrixView).set_footers([("live calls", calls), ("call success", rates)])
 
     def _show(self) -> None:
         m = self.matrix
@@ -87,6 +110,7 @@ class MatrixScreen(Screen):
                  for r in m.rows]
         view.set_data(cols, [r.name for r in m.rows], cells)
         view.loading = False
+        self._footers()
         legend = Text()
         for c in m.columns:
             legend.append(f"{c.key}", style="bold")

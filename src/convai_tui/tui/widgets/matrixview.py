@@ -49,13 +49,23 @@ class MatrixView(ScrollView, can_focus=True):
         self.columns: list[tuple[str, str]] = []  # (header, overall)
         self.names: list[str] = []
         self.cells: list[list[tuple[str, str]]] = []  # (text, kind) per row per column
+        self.footers: list[tuple[str, list[str]]] = []  # (label, text per column) under the tests
 
     def set_data(self, columns: list[tuple[str, str]], names: list[str], cells: list[list[tuple[str, str]]]) -> None:
         self.columns, self.names, self.cells = columns, names, cells
         self.cursor_row = min(self.cursor_row, max(0, len(names) - 1))
         self.cursor_col = min(self.cursor_col, max(0, len(columns) - 1))
-        self.virtual_size = Size(NAME_W + CELL_W * len(columns), len(names) + 2)
+        self._resize()
         self.refresh()
+
+    def set_footers(self, footers: list[tuple[str, list[str]]]) -> None:
+        self.footers = footers
+        self._resize()
+        self.refresh()
+
+    def _resize(self) -> None:
+        extra = len(self.footers) + (1 if self.footers else 0)
+        self.virtual_size = Size(NAME_W + CELL_W * len(self.columns), len(self.names) + 2 + extra)
 
     def _visible_cols(self) -> range:
         first = int(self.scroll_offset.x) // CELL_W
@@ -73,6 +83,13 @@ class MatrixView(ScrollView, can_focus=True):
             return Strip(segs).extend_cell_length(width, HEADER).crop(0, width)
         i = int(self.scroll_offset.y) + y - 2
         if i >= len(self.names):
+            k = i - len(self.names) - 1  # one blank row, then the footers
+            if 0 <= k < len(self.footers):
+                label, texts = self.footers[k]
+                segs = [Segment(f" {one_line(label, NAME_W - 2):<{NAME_W - 1}}", FIXED + Style(dim=True))]
+                segs += [Segment(f"{one_line(texts[c], CELL_W - 1):>{CELL_W - 1}} ", Style(dim=True))
+                         for c in cols if c < len(texts)]
+                return Strip(segs).extend_cell_length(width).crop(0, width)
             return Strip.blank(width)
         on_row = i == self.cursor_row
         segs = [Segment(f" {one_line(self.names[i], NAME_W - 2):<{NAME_W - 1}}",
