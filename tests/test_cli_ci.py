@@ -24,6 +24,8 @@ def test_agents_list(cli):
     assert {a["agent_id"] for a in json.loads(out)} == {"agent_dental_bella", "agent_sanitas_ro", "agent_acme_support"}
     code, out, _ = cli("agents", "list")
     assert "Asistent Programări Sanitas" in out
+    assert ["agent_sanitas_ro", "Asistent Programări Sanitas", "ro,booking"] in [ln.split("\t") for ln in
+                                                                                  out.splitlines()]  # cut -f
 
 
 def test_simulate_success_and_failure_exit_codes(cli):

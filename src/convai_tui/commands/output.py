@@ -84,7 +84,8 @@ class Output:
             if isinstance(p, Styled):
                 t.append(one_line(p.text, 10**9) if p.single_line else safe(p.text), style=p.style or None)
             else:
-                t.append(safe(p, tabs=0))  # our own separators keep their tabs (cut -f)
+                # our own separators keep their tabs (scripts cut -f them); everything else is sanitised
+                t.append("\t".join(safe(x, tabs=0) for x in p.split("\t")))
         return t
 
     # ------------------------------------------------------------------ stdout
