@@ -90,8 +90,13 @@ class Output:
 
     # ------------------------------------------------------------------ stdout
     def line(self, *parts: Part) -> None:
-        """One line (or more, where the text has newlines) of data on stdout."""
-        self.out.print(self._text(parts))
+        """One line (or more, where the text has newlines) of data on stdout. Without colour (a pipe, a
+        file, NO_COLOR) the sanitised text is written as it is: tabs stay tabs for ``cut -f``."""
+        t = self._text(parts)
+        if self.colour:
+            self.out.print(t)
+        else:
+            self._stdout.write(t.plain + "\n")
 
     def rich(self, text: Text) -> None:
         """A Rich ``Text`` whose strings were sanitised by the caller (``safe``/``one_line``)."""
