@@ -67,8 +67,9 @@ async def test_a_draft_after_a_remote_simulation_is_not_run_on_the_stream(tmp_pa
 
 
 def _override_prompt(inv) -> str:
-    override = inv.override if hasattr(inv, "override") else inv["_override"]
-    return (override or {}).get("agent", {}).get("prompt", {}).get("prompt", "")
+    """The prompt an emulator invocation ran with, when it ran with an override."""
+    cc = (inv.target.override or {}).get("conversation_config") or {}
+    return ((cc.get("agent") or {}).get("prompt") or {}).get("prompt", "")
 
 
 async def test_the_road_memo_never_overrides_a_target():
