@@ -67,6 +67,10 @@ CHILD = textwrap.dedent('''
     from convai_tui.api.models import PromptConfig, SimulatedUserConfig, SimulationRequest, SimulationSpecification
 
     def peak_mb():
+        # VmHWM: this process's own peak since exec (ru_maxrss would include the parent's RSS at fork)
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     async def main(url):
