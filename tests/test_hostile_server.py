@@ -67,6 +67,10 @@ CHILD = textwrap.dedent('''
     from convai_tui.api.models import PromptConfig, SimulatedUserConfig, SimulationRequest, SimulationSpecification
 
     def peak_mb():
+        # VmHWM: this process's own peak since exec (ru_maxrss would include the parent's RSS at fork)
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     async def main(url):
@@ -557,3 +561,24 @@ async def test_request_bodies_that_json_cannot_carry():
     # sent \u-escaped (valid JSON: what was given goes out as is); what comes back is made text (U+FFFD)
     assert srv.requests[-1].body == b'{"name":"lone \\udc80 surrogate"}'
     assert agent.name == "lone \ufffd surrogate"
+
+
+async def test_an_error_body_that_is_a_gzip_bomb_is_read_only_up_to_a_mib():
+    import tracemalloc
+
+    bomb = gzip_bomb(256 * 2**20, fill=b"x")
+
+    async def handler(req, w):
+        await reply(w, 500, bomb, {"content-encoding": "gzip"})
+
+    with HostileServer(handler) as srv:
+        async with client(srv, max_retries=0) as c:
+            tracemalloc.start()
+            try:
+                with pytest.raises(E.ServerError, match="HTTP 500: xxx") as ei:
+                    await bounded(c.list_agents(), 20)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+    assert peak < 8 * 2**20, peak
+    assert len(str(ei.value)) < 1000

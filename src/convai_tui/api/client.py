@@ -478,8 +478,8 @@ class ConvAIClient:
             async for raw in resp.aiter_raw():
                 for piece in decoder.feed(raw):
                     buf += piece
-                if truncate and len(buf) >= limit:
-                    return bytes(buf[:limit])
+                    if truncate and len(buf) >= limit:  # (checked per piece: one gzip chunk can hold 64 MB)
+                        return bytes(buf[:limit])
             for piece in decoder.flush():
                 buf += piece
             return bytes(buf[:limit]) if truncate else bytes(buf)
