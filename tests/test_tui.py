@@ -109,7 +109,8 @@ async def test_the_filter_row_arrives_after_the_first_rows_without_reloading_the
     async with app.run_test(size=(140, 44)) as pilot:
         await wait_for(pilot, lambda: app.first_rows.is_set(), what="first rows")
         pane = app.conversations_pane
-        table_y = pane.table.region.y
+        # where the table is once laid out (the first rows can arrive before the first layout pass)
+        table_y = (await wait_for(pilot, lambda: pane.table.region.height and pane.table.region, what="layout")).y
         await wait_for(pilot, lambda: pane.filters_mounted and pane.query("#conv-feedback"), what="filter row")
         await ready(pilot)
         await pilot.pause(0.1)
