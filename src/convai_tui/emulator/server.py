@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+from .app import create_app, warm as warm_routes
 from .state import EmulatorConfig, EmulatorState
 
 
@@ -34,11 +35,15 @@ class EmulatorServer:
     """An emulator on a real loopback port, served by uvicorn in a daemon thread."""
 
     def __init__(self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 state: EmulatorState | None = None) -> None:
+                 state: EmulatorState | None = None, warm: bool = True) -> None:
+        """``warm``: simulate each agent's first pages and answer one request per common route before
+        serving, so the first requests are as fast as the next (as the old eager seeding made them;
+        in-process, the TUI asks for its first page while it is busy building panes)."""
         self.config = config or EmulatorConfig()
         self.host = host
         self.port = port or free_port(host)
         self._state = state
+        self.warm = warm
         self.server: uvicorn.Server | None = None
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -58,13 +63,13 @@ class EmulatorServer:
 
     def _run(self) -> None:
         try:
-            from .app import create_app, warm  # (here, in the server's thread: the routers take a while)
-
             if self._state is None:
                 self._state = EmulatorState(self.config)
-                self._state.warm()
+                if self.warm:
+                    self._state.warm()
             app = create_app(self._state)
-            warm(app)
+            if self.warm:
+                warm_routes(app)
             cfg = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", access_log=False,
                                  lifespan="off", timeout_graceful_shutdown=1, timeout_keep_alive=30)
             self.server = uvicorn.Server(cfg)
