@@ -66,7 +66,9 @@ async def test_unknown_enum_values_extra_fields_and_a_100k_message_are_shown(tmp
                                 and app.screen, what="transcript")
         view = screen.query_one("#tr-turns")
         assert len(view.turns[1].message) == 100_000
-        assert "supervisor" in view.plain(2) and "teleport" in view.plain(2)
+        # rendered for its width once laid out (before the first layout pass the view has no width yet)
+        await wait_for(pilot, lambda: view.size.width > 0 and "teleport" in view.plain(2), what="laid-out turns")
+        assert "supervisor" in view.plain(2)
         # the 100k-character message wraps into many lines and the view still scrolls
         assert view.virtual_size.height > 500
         await pilot.press("end")
