@@ -481,7 +481,7 @@ class AgentTestBody(APIModel):
     # simulation
     success_conditions: list[str] | None = None
     simulation_scenario: str | None = None
-    simulation_max_turns: int | None = Field(default=None, ge=1, le=100)
+    simulation_max_turns: int | None = Field(default=None, ge=1, le=50)  # the published API's maximum
     tool_mock_config: SimulationToolMockBehavior | None = None
     tool_mock_overrides: dict[str, list[ToolResponseMock]] | None = None
     simulated_user_model: str | None = None

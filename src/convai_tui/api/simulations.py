@@ -39,6 +39,7 @@ Road = Literal["auto", "stream", "test"]
 SimulationUpdate = RoadChosen | NewTurns | Progress | Finished
 
 _ROAD_MEMO = "_convai_sim_road"
+SIMULATION_TEST_MAX_TURNS = 50  # the published API's maximum for a simulation test (a turn: caller + agent)
 
 
 def simulation_test_body(request: SimulationRequest, name: str | None = None) -> AgentTestBody:
@@ -62,7 +63,7 @@ def simulation_test_body(request: SimulationRequest, name: str | None = None) ->
         name=name or f"convai-tui simulation {time.strftime('%Y-%m-%d %H:%M:%S')}",
         type="simulation",
         simulation_scenario=scenario,
-        simulation_max_turns=max(1, min(100, (limit + 1) // 2)),
+        simulation_max_turns=max(1, min(SIMULATION_TEST_MAX_TURNS, (limit + 1) // 2)),
         success_conditions=[c.conversation_goal_prompt for c in request.extra_evaluation_criteria or []] or None,
         chat_history=spec.partial_conversation_history or None,
         dynamic_variables=spec.dynamic_variables or None,
@@ -122,6 +123,9 @@ async def _run_as_test(client: ConvAIClient, agent_id: str, request: SimulationR
     body = simulation_test_body(request)
     created = await client.create_test(body)
     try:
+        if (request.new_turns_limit or 20) > 2 * SIMULATION_TEST_MAX_TURNS:
+            yield Progress(f"the scenario asks for {request.new_turns_limit} turns; a simulation test runs at most "
+                           f"{SIMULATION_TEST_MAX_TURNS} exchanges (the API's limit)")
         yield Progress(f"created simulation test {created.id}; running it")
         inv = await client.run_tests(agent_id, RunTestsRequest(
             tests=[TestRef(test_id=created.id)], branch_id=branch_id, agent_config_override=override,
