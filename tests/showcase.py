@@ -130,7 +130,7 @@ async def scene_ab(pilot: Any) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
                    what="A/B dialog")
     await pilot.click("#ab-run")
-    await wait_for(pilot, lambda: not app.main.query_one("#sim-compare").has_class("-hidden"), timeout=20,
+    await wait_for(pilot, lambda: not app.main.query_one("#sim-compare-box").has_class("-hidden"), timeout=20,
                    what="comparison")
     await _settle(pilot)
 
@@ -151,6 +151,27 @@ async def scene_diff(pilot: Any) -> None:
     await _settle(pilot)
 
 
+async def scene_prompt(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    app.action_show_pane("prompt")
+    editor = app.prompt_pane.query_one("#prompt-text")
+    await wait_for(pilot, lambda: app.focused is editor, what="prompt editor focused")
+    editor.move_cursor(editor.document.end)
+    editor.insert("\nAlways confirm the booking time back to the caller.")
+    await _settle(pilot)
+
+
+async def scene_help(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    app.action_show_pane("prompt")
+    await wait_for(pilot, lambda: app.focused is app.prompt_pane.query_one("#prompt-text"), what="editor focused")
+    await pilot.press("f1")
+    from convai_tui.tui.widgets.help import HelpScreen
+
+    await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+    await _settle(pilot)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "main": scene_main,
     "transcript": scene_transcript,
@@ -158,4 +179,6 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "tests": scene_tests,
     "ab": scene_ab,
     "diff": scene_diff,
+    "prompt": scene_prompt,
+    "help": scene_help,
 }

@@ -29,4 +29,4 @@ class NoKeyScreen(Screen):
         t.append("The key is never written to disk, logs or screenshots.", style="dim")
         with Vertical(classes="dialog"):
             yield Static(t)
-        yield Footer()
+        yield Footer(compact=True)

@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
 
 from ...api.errors import ConvAIError
@@ -16,6 +17,7 @@ from ...services.errors import TargetError, UsageError
 from ...services.targets import RunTarget
 from ...services.tests import condition_of, repeat_index
 from ...textutil import one_line
+from ..widgets.fields import Field
 from ..widgets.rungrid import RunGrid
 from ..widgets.status import StatusLine
 from ..widgets.targets import TargetChoice, choice_for, fill_targets
@@ -34,11 +36,12 @@ def rate_text(passed: int, done: int) -> Text:
 
 
 class TestsPane(Vertical):
+    ALLOW_MAXIMIZE = False  # zoom maximizes the pane's frame
     BINDINGS = [
-        Binding("r", "run", "Run tests"),
-        Binding("x", "cancel", "Cancel run"),
-        Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+"),
-        Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False),
+        Binding("r", "run", "Run", tooltip="Run the agent's tests against the target"),
+        Binding("x", "cancel", "Cancel", tooltip="Cancel the running invocation"),
+        Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+", tooltip="One more repeat (up to 20)"),
+        Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False, tooltip="One repeat less"),
     ]
 
     def __init__(self, session: Session, **kw: Any) -> None:
@@ -56,15 +59,19 @@ class TestsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="controls"):
-            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="tests-target")
+            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="tests-target",
+                         compact=True)
             yield Label("×", classes="times")
-            yield Input("1", id="tests-repeat", type="integer", max_length=2, classes="repeat")
-            yield Button("Run", id="tests-run", variant="primary")
+            yield Field("1", id="tests-repeat", type="integer", max_length=2, classes="repeat", compact=True)
+            yield Button("Run", id="tests-run", variant="primary", compact=True)
         yield RunGrid(id="tests-grid")
         yield StatusLine("Loading tests…", id="tests-status")
 
     def on_mount(self) -> None:
         self.grid.loading = True
+
+    def focus_home(self) -> Widget:
+        return self.grid
 
     @property
     def grid(self) -> RunGrid:
@@ -97,8 +104,7 @@ class TestsPane(Vertical):
         self.runs = {}
         self._build_grid(self.repeat)
         self.grid.loading = False
-        t = Text(f"{len(ts.tests)} tests. Press r to run them (× repeat count with +/-; target: remote, a branch, "
-                 "a saved version or the editor's draft).")
+        t = Text(f"{len(ts.tests)} tests · r runs them against the target · +/- repeats")
         if ts.missing:
             t.append(f" {len(ts.missing)} attached test(s) no longer exist: skipped.", style="yellow")
             self.app.notify("\n".join(ts.missing), title="Skipped attached tests", severity="warning", markup=False)
