@@ -195,3 +195,31 @@ async def test_help_lists_the_focused_panes_keys_and_the_global_ones():
                 assert key_label(key) in text, key
         await pilot.press("f1")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="F1 closes it again")
+
+
+async def test_keys_that_arrive_together_are_applied_in_order():
+    """Over SSH keystrokes arrive in one packet. A bound key (ctrl+End, Backspace) must act before
+    the characters typed after it, as in any editor."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot, "agent_dental_bella")
+        await pilot.press("2")
+        editor = app.prompt_pane.query_one("#prompt-text", TextArea)
+        await wait_for(pilot, lambda: app.focused is editor, what="editor")
+        before = editor.text
+        editor.move_cursor((0, 0))
+        burst = [("ctrl+end", None), ("enter", "\r"), *[(c, c) for c in "ab"], ("backspace", "\x7f"), ("c", "c")]
+        for key, char in burst:
+            app.post_message(events.Key(key, char))  # all queued before the first is handled
+        await wait_for(pilot, lambda: editor.text != before and editor.text.endswith("c"), what="the burst")
+        assert editor.text == before + "\nac"
+        llm = app.prompt_pane.query_one("#prompt-llm", Field)
+        llm.focus()
+        await wait_for(pilot, lambda: app.focused is llm, what="llm")
+        value = llm.value
+        for key, char in [("home", None), ("x", "x"), ("end", None), ("y", "y")]:
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: llm.value.endswith("y"), what="the burst in the input")
+        assert llm.value == "x" + value + "y"

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .tests.pane import TestsPane
 
 PANES = ("conversations", "prompt", "simulation", "tests")
+PREFERRED_FOCUS = {"conversations": "#conv-table", "prompt": "#prompt-text", "simulation": "#sim-scenario",
+                   "tests": "#tests-grid"}
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 30
 FIRST_ROWS_WAIT = 0.5  # seconds the other panes wait for the first rows before being built
@@ -214,17 +216,19 @@ class ConvaiApp(App):
     def conversations_ready(self) -> None:
         """Called by the main screen once the conversations pane is mounted (it comes first)."""
         self.conversations_mounted.set()
-        self._focus_table_if_unfocused()
+        self._focus_active_pane_if_unfocused()
 
     def main_ready(self) -> None:
         """Called by the main screen once every pane's controls are mounted."""
         self._layout()
         self.panes_ready.set()
-        self._focus_table_if_unfocused()  # a dialog may have been up when the table arrived
+        # a dialog may have been up when the table arrived, or a pane key pressed before its pane was built
+        self._focus_active_pane_if_unfocused()
 
-    def _focus_table_if_unfocused(self) -> None:
-        if self.focused is None and self.screen is self._main():
-            self.conversations_pane.table.focus()
+    def _focus_active_pane_if_unfocused(self) -> None:
+        main = self._main()
+        if main is not None and main.focused is None and self.screen is main:
+            self._focus_pane(self.active_pane)
 
     @staticmethod
     def freeze_startup_objects() -> None:
@@ -289,9 +293,7 @@ class ConvaiApp(App):
         main = self._main()
         for tabs in main.query("#pane-tabs").results(Tabs) if main is not None else ():
             if tabs.active != f"tab-{pane}":
-                # Not reported back: a TabActivated still queued when the next key switched panes
-                # again used to bring this pane back (3 then 1, fast, ended on 3).
-                with tabs.prevent(Tabs.TabActivated):
+                with tabs.prevent(Tabs.TabActivated):  # not reported back to _tab
                     tabs.active = f"tab-{pane}"
 
     def action_show_pane(self, pane: str) -> None:
@@ -305,14 +307,21 @@ class ConvaiApp(App):
         target = main.query_one(f"#{pane}")
         if main.maximized is not None and main.maximized is not target:
             main.maximize(target, container=False)  # a zoomed view stays zoomed, on the new pane
-        focusable = [w for w in target.query("*") if w.focusable]
-        preferred = {"conversations": "#conv-table", "prompt": "#prompt-text", "simulation": "#sim-scenario",
-                     "tests": "#tests-grid"}[pane]
-        try:
-            target.query_one(preferred).focus()
-        except Exception:
-            if focusable:
-                focusable[0].focus()
+        self._focus_pane(pane)
+
+    def _focus_pane(self, pane: str) -> None:
+        """Focus the pane's main widget, now (the next key goes there, not to the pane just hidden). A pane
+        still being built gets the focus once it is (see main_ready); until then nothing hidden has it."""
+        main = self._main()
+        if main is None:
+            return
+        target = main.query_one(f"#{pane}")
+        for selector in (PREFERRED_FOCUS[pane], f"#{pane}-body", "*"):
+            widget = next((w for w in target.query(selector) if w.focusable), None)
+            if widget is not None:
+                main.set_focus(widget)
+                return
+        main.set_focus(None)
 
     def action_zoom(self) -> None:
         """Zoom the active pane to the whole screen (top bar and keys stay), or back."""
@@ -350,13 +359,18 @@ class ConvaiApp(App):
 
     @on(Tabs.TabActivated, "#pane-tabs")
     def _tab(self, event: Tabs.TabActivated) -> None:
+        # (a click on a tab; one that is no longer the active tab when it gets here is stale: keys
+        # switched panes since, and following it would bounce back)
         pane = str(event.tab.id).removeprefix("tab-")
-        if pane != self.active_pane:
+        if pane != self.active_pane and event.tab.id == event.tabs.active:
             self.action_show_pane(pane)
 
     def on_descendant_focus(self, event: Any) -> None:
-        # Track which pane holds focus (for compact mode and the tab bar).
+        # Track which pane holds focus (a click, Tab): for compact mode and the tab bar. A focus that
+        # has already moved on when this arrives is stale (following it would bounce panes).
         node = event.widget
+        if node is not self.screen.focused:
+            return
         while node is not None:
             if getattr(node, "id", None) in PANES:
                 if node.id != self.active_pane:

@@ -16,6 +16,7 @@ from ...api.errors import ConvAIError
 from ...services.conversations import ConversationFilter
 from ...textutil import one_line
 from ...timeline import mark
+from ..widgets.loading import loaded
 from ..messages import OpenTranscript
 from ..widgets.fields import Field
 from ..widgets.render import mmss, result_text, short_when
@@ -62,6 +63,7 @@ class ConversationsPane(Vertical):
         self.generation = 0  # bumps on every reset: stale pages are dropped
         self.loaded = 0
         self._filters_mounted = False
+        self._filters_mounting = False
         self._applied = ConversationFilter()  # the filters the rows on screen were loaded with
 
     def compose(self) -> ComposeResult:
@@ -79,15 +81,18 @@ class ConversationsPane(Vertical):
     async def mount_filters(self) -> None:
         """Mount the search box and the filter Selects (idempotent). The app calls this right
         after the first rows are painted, or after a moment when the API is slow."""
-        if self._filters_mounted:
+        if self._filters_mounting:
             return
-        self._filters_mounted = True
+        self._filters_mounting = True
         await self.query_one("#conv-filters", Horizontal).mount_all([
             Field(placeholder="/ Search…", id="conv-search", compact=True),
             Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success", compact=True),
             Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date", compact=True),
             Select(RATING_OPTIONS, value="", allow_blank=False, id="conv-rating", compact=True),
         ])
+        # Only now: until a Select has mounted, its value reads as blank (a list reloaded in
+        # between asked the API for "the last <blank> days" and crashed the app).
+        self._filters_mounted = True
 
     def on_mount(self) -> None:
         self._set_columns()
@@ -109,11 +114,12 @@ class ConversationsPane(Vertical):
         search = self.search_text or None
         if not self._filters_mounted:
             return ConversationFilter(search=search)  # the Selects' defaults: any result, any date, any rating
-        s = self.query_one("#conv-success", Select).value
-        d = self.query_one("#conv-date", Select).value
-        r = self.query_one("#conv-rating", Select).value
-        return ConversationFilter(success=s or None, since_days=d or None, rating=r or None,  # type: ignore[arg-type]
-                                  search=search)
+        def value(wid: str) -> Any:
+            v = self.query_one(wid, Select).value
+            return None if v is Select.NULL else v or None
+
+        return ConversationFilter(success=value("#conv-success"), since_days=value("#conv-date"),
+                                  rating=value("#conv-rating"), search=search)
 
     def load_agent(self, agent_id: str) -> None:
         if self.agent_id == agent_id and self.loaded:
@@ -153,7 +159,7 @@ class ConversationsPane(Vertical):
         except ConvAIError as exc:
             if gen == self.generation and self.is_mounted:
                 self.fetching = False
-                self.table.loading = False
+                loaded(self.table)
                 status.update(Text(f"Error: {exc}", style="red"))
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
             self.first_rows.set()
@@ -162,8 +168,9 @@ class ConversationsPane(Vertical):
             mark("first-page-received")
         if gen != self.generation or not self.is_mounted:
             return  # the filters changed (or the app closed) while this page was in flight
-        self.table.loading = False
-        if self.screen.focused is None:  # the table could not take focus while it was covered
+        loaded(self.table)
+        # the table could not take focus while it was covered (but not if another pane is in front now)
+        if self.screen.focused is None and all(n.display for n in self.ancestors_with_self if isinstance(n, Widget)):
             self.table.focus()
         self._add_rows(items)
         self.cursor = page.next_cursor

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Input, Static
 from ...api.errors import ConvAIError
 from ...services.errors import UsageError
 from ...textutil import one_line, safe
+from ..widgets.loading import loaded
 from ..messages import AgentChanged, CopyText, FeedbackChanged, UseAsHistory
 from ..widgets.fields import Field
 from ..widgets.render import analysis_text, mmss, when
@@ -152,7 +153,7 @@ class TranscriptScreen(Screen):
         except ConvAIError as exc:
             if self.closed:
                 return
-            self.query_one("#tr-turns").loading = False
+            loaded(self.query_one("#tr-turns"))
             self.query_one("#tr-header", Static).update(
                 Text(f"Could not load the conversation: {safe(str(exc))}", style="red"))
             self.app.notify(str(exc), title="Transcript", severity="error", markup=False)
@@ -183,7 +184,7 @@ class TranscriptScreen(Screen):
         self.query_one("#tr-header", Static).update(self._header())
         view = self.query_one("#tr-turns", TranscriptView)
         view.set_turns(conv.transcript)
-        view.loading = False
+        loaded(view)
         self.query_one("#tr-analysis", Static).update(analysis_text(conv.analysis))
         if conv.transcript:
             view.highlighted = min(self.start_turn or 0, len(conv.transcript) - 1)

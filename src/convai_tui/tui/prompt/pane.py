@@ -18,6 +18,7 @@ from ...services.errors import ConflictError, UsageError
 from ...workspace.errors import WorkspaceError
 from ...workspace.versions import PromptDraft, PromptVersion, agent_draft
 from ...textutil import one_line
+from ..widgets.loading import loaded
 from ..messages import AgentChanged, CopyText
 from ..widgets.fields import Field, TextEditor, is_text_widget
 from ..widgets.status import StatusLine
@@ -122,6 +123,7 @@ class PromptPane(Vertical, can_focus=True):
         ws.problems.clear()
 
     def load_agent(self, agent: Agent) -> None:
+        first = self.agent is None
         self.agent = agent
         remote = agent_draft(agent)
         self.remote = remote
@@ -135,7 +137,9 @@ class PromptPane(Vertical, can_focus=True):
         self.set_draft(remote, fresh=True)
         self.baseline = remote
         self._autosaved = remote
-        self.editor.loading = False
+        loaded(self.editor)
+        if first and self.app.focused is self:  # the pane was asked for before its prompt arrived
+            self.screen.set_focus(self.editor)
         self._update_status()
         self._offer_draft(agent.agent_id)
         self._notify_problems()

@@ -17,6 +17,7 @@ from ...services.errors import TargetError, UsageError
 from ...services.targets import RunTarget
 from ...services.tests import condition_of, repeat_index
 from ...textutil import one_line
+from ..widgets.loading import loaded
 from ..widgets.fields import Field
 from ..widgets.rungrid import RunGrid
 from ..widgets.status import StatusLine
@@ -96,14 +97,14 @@ class TestsPane(Vertical):
         try:
             ts = await self.session.tests.for_agent(self.agent)
         except ConvAIError as exc:
-            self.grid.loading = False
+            loaded(self.grid)
             self._status(Text(f"Could not load tests: {exc}", style="red"))
             self.app.notify(str(exc), title="Tests", severity="error", markup=False)
             return
         self.tests, self.missing = ts.tests, ts.missing
         self.runs = {}
         self._build_grid(self.repeat)
-        self.grid.loading = False
+        loaded(self.grid)
         t = Text(f"{len(ts.tests)} tests · r runs them against the target · +/- repeats")
         if ts.missing:
             t.append(f" {len(ts.missing)} attached test(s) no longer exist: skipped.", style="yellow")

@@ -146,7 +146,7 @@ class Field(Input):
             self._restore(self._redo.pop())
 
     async def _on_key(self, event: events.Key) -> None:
-        field_key(self, event)
+        await field_key(self, event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return find_home(self) is not None if action == "leave_field" else True
@@ -169,7 +169,7 @@ class TextEditor(TextArea):
     ]
 
     async def _on_key(self, event: events.Key) -> None:
-        field_key(self, event)
+        await field_key(self, event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return find_home(self) is not None if action == "leave_field" else True
@@ -181,17 +181,31 @@ class TextEditor(TextArea):
         home.focus()
 
 
-def field_key(field: Widget, event: events.Key) -> None:
-    """Before a text widget types a key: Esc and alt+key leave it; a key that arrives after focus
-    has moved on (Esc then 3 typed faster than the app reads them) goes where the focus is now."""
+async def field_key(field: Widget, event: events.Key) -> None:
+    """Before a text widget handles a key, in the order the keys came:
+
+    * a key that arrives after focus has moved on (Esc then 3, faster than the app reads them) goes
+      where the focus is now;
+    * Esc and alt+key leave the field (above);
+    * the field's own bindings run now. Left to Textual, a bound key (End, ctrl+End, Backspace, the
+      arrows) bubbles up to the app before its action runs, while the keys behind it are typed at
+      once: over SSH, where keystrokes arrive together, ``ctrl+End Enter x`` inserted the line at
+      the top and ``ab<Backspace>c`` deleted the c."""
     focused = field.app.focused
     if focused is not None and focused is not field:
         event.stop()
         event.prevent_default()
         focused.post_message(events.Key(event.key, event.character))
         return
-    if event.key == "escape" or event.key.startswith("alt+"):
-        leave_field(field, event)
+    if (event.key == "escape" or event.key.startswith("alt+")) and leave_field(field, event):
+        return
+    if event.is_printable or event._stop_propagation:
+        return
+    for binding in field._bindings.key_to_bindings.get(event.key, ()):
+        if not binding.priority and await field.app.run_action(binding.action, field):
+            event.stop()
+            event.prevent_default()
+            return
 
 
 TEXT_WIDGETS = (Input, TextArea)
