@@ -191,3 +191,50 @@ def test_copy_reaches_tmux_with_osc52(tmux_app):
             break
         time.sleep(0.05)
     assert buffer.startswith("You are Acme's customer support agent.") and "Be concise." in buffer
+
+
+SCREEN = shutil.which("screen")
+
+
+@pytest.mark.skipif(SCREEN is None, reason="GNU screen is not installed (apt-get install -y screen)")
+def test_pane_keys_in_gnu_screen(tmp_path):
+    """The same keys through GNU screen: ``stuff`` puts bytes into the window as if typed."""
+    sockets = tmp_path / "screens"
+    sockets.mkdir(mode=0o700)
+    (tmp_path / "home").mkdir()
+    rc = tmp_path / "screenrc"
+    rc.write_text("defutf8 on\nstartup_message off\n")
+    env = {"SCREENDIR": str(sockets), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path / "home"),
+           "XDG_DATA_HOME": str(tmp_path / "home" / "data"), "LANG": "C.UTF-8", "TERM": "xterm"}
+    name = f"convai-{os.getpid()}"
+    copy = tmp_path / "hardcopy.txt"
+
+    def screen(*args: str, check: bool = True) -> None:
+        subprocess.run([SCREEN, "-S", name, *args], env=env, check=check, timeout=10, capture_output=True)
+
+    def wait(*texts: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        shown = ""
+        while time.monotonic() < deadline:
+            screen("-X", "hardcopy", str(copy), check=False)  # (the session may still be starting)
+            shown = copy.read_text(errors="replace") if copy.exists() else ""
+            if all(t in shown for t in texts):
+                return shown
+            time.sleep(0.05)
+        raise AssertionError(f"waited for {texts}; GNU screen shows:\n{shown}")
+
+    subprocess.run([SCREEN, "-U", "-c", str(rc), "-dmS", name, *_app_command(), "--demo"], env=env, check=True,
+                   timeout=10)
+    try:
+        wait("scroll for more", timeout=30)  # (the hardcopy is not UTF-8: ASCII words only)
+        screen("-X", "stuff", "2")
+        wait("First message", "esc Leave field")
+        screen("-X", "stuff", "\x1b3")  # alt+3 as screen passes it on: ESC 3
+        wait("Simulation ", "r Run")
+        screen("-X", "stuff", "\x1b")  # Esc, then (separately) 4
+        screen("-X", "stuff", "4")
+        wait("+ Repeat")
+        screen("-X", "stuff", "\x1bOP")  # F1
+        wait("Go to the Simulation pane")
+    finally:
+        subprocess.run([SCREEN, "-S", name, "-X", "quit"], env=env, timeout=10, capture_output=True)
