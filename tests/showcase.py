@@ -67,9 +67,13 @@ async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:
 
 
 async def _settle(pilot: Any) -> None:
-    """Let every deferred update land (notifications cleared, footer showing the focused keys)."""
+    """Let every deferred update land (notifications cleared, footer showing the focused keys), with
+    the text cursors steady (a blinking one made two pictures of the same screen differ)."""
     app = pilot.app
     app.clear_notifications()
+    for screen in app.screen_stack:
+        for w in screen.query("TextArea, Input"):
+            w.cursor_blink = False
     await pilot.pause(0.1)
     app.screen.refresh_bindings()
     await pilot.pause(0.2)
@@ -165,6 +169,7 @@ async def scene_help(pilot: Any) -> None:
     app = await ready(pilot, "agent_dental_bella")
     app.action_show_pane("prompt")
     await wait_for(pilot, lambda: app.focused is app.prompt_pane.query_one("#prompt-text"), what="editor focused")
+    await _settle(pilot)  # (the screen under the help is not redrawn: its notifications go first)
     await pilot.press("f1")
     from convai_tui.tui.widgets.help import HelpScreen
 

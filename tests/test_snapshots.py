@@ -13,6 +13,6 @@ SIZES = [(120, 40), (80, 24)]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("scene", ["main", "transcript", "simulation", "tests", "diff"])
+@pytest.mark.parametrize("scene", ["main", "prompt", "transcript", "simulation", "tests", "diff", "help"])
 def test_screen_snapshot(snap_compare, scene, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=SCENES[scene])

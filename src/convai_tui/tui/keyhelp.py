@@ -99,6 +99,15 @@ def section_of(cls: type) -> str | None:
     return next((title for title, classes in SECTIONS if name in classes), None)
 
 
+def _merge(rows: list[KeyRow]) -> list[KeyRow]:
+    """Rows saying the same thing become one (a key bound alike in two classes is listed once)."""
+    merged: dict[str, list[str]] = {}
+    for r in rows:
+        keys = merged.setdefault(r.description, [])
+        keys.extend(k for k in r.keys if k not in keys)
+    return [KeyRow(tuple(keys), d) for d, keys in merged.items()]
+
+
 def sections() -> list[tuple[str, list[KeyRow]]]:
     """Every section with its rows (the README's table)."""
     out = []
@@ -106,7 +115,7 @@ def sections() -> list[tuple[str, list[KeyRow]]]:
         rows = [r for c in classes for r in class_rows(load(c))]
         if title == "Anywhere":
             rows += [KeyRow((k,), d) for k, d in RULES]
-        out.append((title, rows))
+        out.append((title, _merge(rows)))
     return out
 
 

@@ -64,6 +64,7 @@ class ConversationsPane(Vertical):
         self.loaded = 0
         self._filters_mounted = False
         self._filters_mounting = False
+        self._focus_results = False
         self._applied = ConversationFilter()  # the filters the rows on screen were loaded with
 
     def compose(self) -> ComposeResult:
@@ -169,9 +170,13 @@ class ConversationsPane(Vertical):
         if gen != self.generation or not self.is_mounted:
             return  # the filters changed (or the app closed) while this page was in flight
         loaded(self.table)
-        # the table could not take focus while it was covered (but not if another pane is in front now)
-        if self.screen.focused is None and all(n.display for n in self.ancestors_with_self if isinstance(n, Widget)):
+        # the table could not take focus while it was covered (but not if another pane is in front now);
+        # after a search it takes focus once the results are in
+        if (self._focus_results and self.app.focused is not None and self.app.focused.id == "conv-search") or (
+                self.screen.focused is None
+                and all(n.display for n in self.ancestors_with_self if isinstance(n, Widget))):
             self.table.focus()
+        self._focus_results = False
         self._add_rows(items)
         self.cursor = page.next_cursor
         self.has_more = bool(page.has_more and page.next_cursor)
@@ -234,7 +239,9 @@ class ConversationsPane(Vertical):
         self.search_text = event.value.strip()
         if self.filters() != self._applied:
             self.reset()
-        self.table.focus()
+            self._focus_results = True  # the results take focus when they arrive (the table is covered now)
+        else:
+            self.table.focus()
 
     def action_focus_search(self) -> None:
         if self._filters_mounted:

@@ -96,6 +96,8 @@ class DiffScreen(Screen):
 
     @on(HunkChanged)
     def _hunk(self) -> None:
+        if not self.is_attached or self not in self.app.screen_stack:
+            return  # closed (Esc right after n) before this arrived
         a = self.choices[str(self.query_one("#diff-a", Select).value)][0]
         b = self.choices[str(self.query_one("#diff-b", Select).value)][0]
         self._stats(self.query_one(DiffView).sbs, a, b)

@@ -203,6 +203,7 @@ class SimulationPane(Vertical):
         self.app.push_screen(ABScreen(choices, remote, draft), go)
 
     def _set_ab(self, on_: bool) -> None:
+        self.query_one("#sim-lanes").set_class(on_, "-ab")
         self.query_one("#sim-lane-b").set_class(not on_, "-hidden")
         self.query_one("#sim-compare-box").set_class(True, "-hidden")
         if not on_:
@@ -255,6 +256,9 @@ class SimulationPane(Vertical):
                         analysis_text(upd.response.analysis))
                     lane.analysis.update(lane.analysis_rich)
                     lane.analysis_box.set_class(not self.show_analysis, "-hidden")
+                    result = upd.response.analysis.call_successful
+                    lane.note(Text(f"{RESULT_ICON.get(result, '?')} {lane.turns} turns · call {safe(result)}",
+                                   style=RESULT_STYLE.get(result, "")))  # not a stale "pending"
                     # the analysis box takes room from the transcript: keep its last turns in view
                     lane.view.call_after_refresh(lane.view.scroll_end, animate=False)
                 await asyncio.sleep(0)  # a fast stream must never starve key handling

@@ -34,12 +34,16 @@ def help_sections(screen: Screen, focused: Widget | None) -> list[tuple[str, lis
                 wanted.add(title)
     if not is_text_widget(focused):
         wanted.discard("In a text field")
-    return [(title, rows) for title, rows in keyhelp.sections() if title in wanted and rows]
+    # what has focus first (the pane's or the screen's keys, then the text field's), the global ones last
+    found = [(title, rows) for title, rows in keyhelp.sections() if title in wanted and rows]
+    last = ("In a text field", "Anywhere")
+    return [s for s in found if s[0] not in last] + sorted((s for s in found if s[0] in last),
+                                                           key=lambda s: last.index(s[0]))
 
 
 def help_text(sections: list[tuple[str, list[keyhelp.KeyRow]]]) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False, expand=True, padding=(0, 1))
-    table.add_column("keys", no_wrap=True, style="bold", min_width=8, max_width=24)
+    table.add_column("keys", style="bold", min_width=8, max_width=14)
     table.add_column("what", ratio=1)
     first = True
     for title, rows in sections:
