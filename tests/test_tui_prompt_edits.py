@@ -5,7 +5,6 @@ $EDITOR and comes back as an unsaved edit."""
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from textual.widgets import TextArea
@@ -20,8 +19,13 @@ from tui_helpers import make_app, ready, save_version, wait_for
 AGENT = "agent_dental_bella"
 
 
-async def test_save_message_restore_and_revert_never_lose_an_edit(tmp_path):
+async def test_save_message_restore_and_revert_never_lose_an_edit(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDITOR", _editor(tmp_path, 'echo replaced > "$1"\n'))
+    monkeypatch.delenv("VISUAL", raising=False)
     app = make_app(workspace_dir=str(tmp_path))
+    shown: list[str] = []
+    real = app.notify
+    app.notify = lambda m, **kw: (shown.append(str(m)), real(m, **kw))[1]  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot, AGENT)
         pane = app.prompt_pane
@@ -88,6 +92,14 @@ async def test_save_message_restore_and_revert_never_lose_an_edit(tmp_path):
         await pilot.click("#choice-discard")
         await wait_for(pilot, lambda: not pane.dirty and editor.text == original, what="reverted")
 
+        # $EDITOR where the terminal cannot hand over (headless, as here): said, the prompt untouched
+        # (the real hand-over is tested in tmux: test_tmux.py)
+        editor.focus()
+        await wait_for(pilot, lambda: app.focused is editor, what="editor")
+        await pilot.press("escape", "e")
+        await wait_for(pilot, lambda: any("cannot hand over" in m for m in shown), what="the message")
+        assert editor.text == original and not pane.dirty
+
 
 def _editor(tmp_path: Path, body: str) -> str:
     script = tmp_path / "editor.sh"
@@ -143,23 +155,3 @@ def test_external_editor_round_trip_and_failures(tmp_path, monkeypatch):
     assert editor_command() == ([], "")
     assert "set $VISUAL or $EDITOR" in edit_externally(app, "x").error  # type: ignore[arg-type]
     assert list((tmp_path / "tmp").iterdir()) == []
-
-
-async def test_external_editor_where_the_terminal_cannot_hand_over(tmp_path, monkeypatch):
-    """Headless (as under Pilot) the app cannot suspend: a clear message, the prompt untouched."""
-    monkeypatch.setenv("EDITOR", _editor(tmp_path, 'echo replaced > "$1"\n'))
-    monkeypatch.delenv("VISUAL", raising=False)
-    app = make_app(workspace_dir=str(tmp_path / "ws"))
-    shown: list[str] = []
-    real = app.notify
-    app.notify = lambda m, **kw: (shown.append(str(m)), real(m, **kw))[1]  # type: ignore[method-assign]
-    async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, AGENT)
-        await pilot.press("2")
-        editor = app.prompt_pane.query_one("#prompt-text", TextArea)
-        await wait_for(pilot, lambda: app.focused is editor, what="editor")
-        text = editor.text
-        await pilot.press("escape", "e")
-        await wait_for(pilot, lambda: any("cannot hand over" in m for m in shown), what="the message")
-        assert editor.text == text and not app.prompt_pane.dirty
-    assert os.environ["EDITOR"].endswith("editor.sh")

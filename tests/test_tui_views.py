@@ -4,6 +4,7 @@ whole, OSC 52 copies, search combined with the filters, search inside a transcri
 from __future__ import annotations
 
 import base64
+import re
 
 from rich.cells import cell_len
 from textual.widgets import Input, TextArea
@@ -91,13 +92,21 @@ async def test_copies_write_osc52_to_the_terminal(monkeypatch):
         await wait_for(pilot, lambda: len(copied()) == 5, what="rationale copied")
         from convai_tui.services.tests import rationale_of
 
-        assert copied()[-1] == rationale_of(detail.run) and copied()[-1]
+        why = rationale_of(detail.run)
+        assert copied()[-1] == why and why
+        # (and the dialog names the target, and gives the rationale once)
+        assert "Target: remote main" in detail.text.plain and detail.text.plain.count(why) == 1
+        assert "remote main" in str(app.main.query_one("#tests-status").render())
 
 
-async def test_search_combines_with_the_filters_and_down_goes_to_the_results():
-    app = make_app()
+async def test_search_then_a_transcript_its_search_feedback_and_a_test(tmp_path):
+    from convai_tui.tui.conversations.create_test import CreateTestScreen
+    from convai_tui.workspace.store import Workspace
+
+    app = make_app(workspace_dir=str(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, AGENT)
+        versions = len(Workspace(tmp_path).list(AGENT))
         pane = app.conversations_pane
         state = app.session.emulator.state
         pane.query_one("#conv-success").value = "failure"
@@ -109,21 +118,61 @@ async def test_search_combines_with_the_filters_and_down_goes_to_the_results():
         await wait_for(pilot, lambda: pane._applied.search == "booking" and not pane.fetching
                        and pane.table.row_count, what="search with the filter")
         ids = list(pane.table.keys)
-        convs = [state.conv_by_id[i] for i in ids]
-        assert all(c.success == "failure" for c in convs)
+        assert all(state.conv_by_id[i].success == "failure" for i in ids)
         all_failed = [c for c in state.by_agent[AGENT] if c.success == "failure"]
         assert len(ids) < len(all_failed)  # the search narrowed the failed calls
         assert "matching “booking”" in str(pane.query_one("#conv-status").render())
+        await wait_for(pilot, lambda: app.focused is pane.table, what="the results take focus")
         # Down from the search box: the results
         await pilot.press("/")
         assert app.focused is search and search.value == "booking"
         await pilot.press("down")
         assert app.focused is pane.table
-        # Enter opens the transcript with the term highlighted
+        # Enter opens the transcript with the term searched
         await pilot.press("enter")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
                                 and app.screen, what="transcript")
         assert screen.search == "booking"
+
+        # / searches the transcript: hits highlighted, n / N between them (wrapping around)
+        view = screen.query_one(TranscriptView)
+        counts: dict[str, int] = {}
+        for t in screen.conv.transcript:
+            for w in {w.strip(".,!?").lower() for w in (t.message or "").split()}:
+                if len(w) >= 4 and w.isalpha():
+                    counts[w] = counts.get(w, 0) + 1
+        term = sorted(counts, key=lambda w: (-counts[w], w))[0]
+        await pilot.press("/")
+        box = screen.query_one("#tr-search", Input)
+        assert app.focused is box
+        await pilot.press("ctrl+u", *term, "enter")
+        assert app.focused is view
+        hits = view.hits()
+        assert len(hits) >= 2 and view.highlighted == hits[0]
+        assert f"“{term}”: 1/" in view.border_subtitle
+        strips = view._strips(hits[0])
+        assert any(seg.text.lower() == term and seg.style and seg.style.bgcolor for st in strips for seg in st)
+        await pilot.press("n")
+        assert view.highlighted == hits[1]
+        await pilot.press("N")
+        assert view.highlighted == hits[0]
+        await pilot.press("N")  # wraps around
+        assert view.highlighted == hits[-1]
+
+        # like: the header says so at once
+        await pilot.press("l")
+        await wait_for(pilot, lambda: "feedback: like" in str(screen.query_one("#tr-header").render()),
+                       what="the header updated")
+        # a test from a turn: created, saved, and no duplicate "pulled" version left behind
+        await pilot.press("home", "down", "down", "t")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateTestScreen), what="form")
+        await pilot.press(*"The agent confirms the time.", "ctrl+s")
+        await wait_for(pilot, lambda: Workspace(tmp_path).tests(AGENT), what="test saved")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, TranscriptScreen), what="back")
+        await wait_for(pilot, lambda: any(t.name == "From " + screen.conv.conversation_id[:14] + " turn 2"
+                                          for t in app.tests_pane.tests), what="the agent reloaded")
+        assert len(Workspace(tmp_path).list(AGENT)) == versions
 
 
 def test_cli_search_combines_with_failed(cli):
@@ -136,36 +185,6 @@ def test_cli_search_combines_with_failed(cli):
     assert all(r["call_successful"] == "failure" for r in rows)
     code, out, _ = cli("conversations", "list", "--agent", AGENT, "--failed", "--limit", "0", "--json")
     assert len(rows) < len(json.loads(out))
-
-
-async def test_search_inside_a_transcript():
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, "agent_sanitas_ro")
-        conv = app.conversations_pane.table.keys[0]
-        app.open_transcript(conv)
-        screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv
-                                and app.screen, what="transcript")
-        view = screen.query_one(TranscriptView)
-        await pilot.press("/")
-        box = screen.query_one("#tr-search", Input)
-        assert app.focused is box
-        await pilot.press(*"la ora", "enter")
-        assert app.focused is view
-        hits = view.hits()
-        assert len(hits) >= 2 and view.highlighted == hits[0]
-        assert "“la ora”: 1/" in view.border_subtitle
-        # the hit is highlighted in the turn's lines
-        strips = view._strips(hits[0])
-        assert any(seg.text.lower() == "la ora" and seg.style and seg.style.bgcolor for s in strips for seg in s)
-        await pilot.press("n")
-        assert view.highlighted == hits[1]
-        await pilot.press("N")
-        assert view.highlighted == hits[0]
-        await pilot.press("N")  # wraps around
-        assert view.highlighted == hits[-1]
-        await pilot.press("escape")  # back to the list (the search box is closed)
-        await wait_for(pilot, lambda: not isinstance(app.screen, TranscriptScreen), what="back")
 
 
 async def test_nothing_is_cut_at_80x24():
@@ -208,30 +227,55 @@ async def test_nothing_is_cut_at_80x24():
         await pilot.pause()
         text = dialog.query_one("Label")
         assert text.region.height >= 2 and text.region.width <= 80
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RestoreDraftScreen), what="dialog closed")
+
+        # the status of a failed call has no tick; an A/B's criteria line up; a single run after an A/B
+        # has one lane, no "A" and no stale B
+        from convai_tui.tui.simulation.ab import ABScreen
+
+        app.action_show_pane("simulation")
+        status = str(app.main.query_one("#sim-status").render())
+        assert status.startswith("✗") and "call failure" in status
+        sim.action_ab()
+        await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
+                       what="A/B dialog")
+        await pilot.click("#ab-run")
+        await wait_for(pilot, lambda: not app.main.query_one("#sim-compare-box").has_class("-hidden"), timeout=20,
+                       what="comparison")
+        compare = str(app.main.query_one("#sim-compare").render())
+        rows = compare.splitlines()[1:]
+        assert rows and all(re.search(r" A [✓✗?] (success|failure|unknown) +B [✓✗?] ", r) for r in rows), compare
+        sim.action_run()
+        await wait_for(pilot, lambda: sim.lanes["a"].finished and not sim.running and "b" not in sim.lanes,
+                       what="single run")
+        await wait_for(pilot, lambda: "turns" in str(app.main.query_one("#sim-status").render()), what="status")
+        status = str(app.main.query_one("#sim-status").render())
+        assert " B " not in status and not status[2:].startswith("A ")
+        assert not sim.lane_text("a").startswith("A ") and app.main.query_one("#sim-lane-b").has_class("-hidden")
+
+        await _the_diff_wraps_long_lines_and_n_works_at_once(pilot, app)
 
 
-async def test_the_diff_wraps_long_lines_and_n_works_at_once():
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await ready(pilot, AGENT)
-        editor = app.prompt_pane.query_one("#prompt-text", TextArea)
-        long_line = "Keep answers short; this is a phone call, and always end with the booking reference WX-42."
-        editor.load_text(editor.text.replace("Keep answers short; this is a phone call.", long_line))
-        app.prompt_pane.action_diff()
-        screen = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.query(DiffView)
-                                and app.screen, what="diff")
-        view = screen.query_one(DiffView)
-        await wait_for(pilot, lambda: app.focused is view, what="the diff focused")
-        await wait_for(pilot, lambda: view.current_hunk == 0, what="opened at the first change")
-        row = view.sbs.hunks[0]
-        first = view.row_line(row)
-        height = view.row_line(row + 1) - first
-        assert height >= 2  # the long line wraps on both sides in lockstep
-        lines = [view.render_line(first + k - int(view.scroll_offset.y)).text for k in range(height)]
-        right = "".join(line[len(line) // 2 + 2:][6:] for line in lines)
-        assert "WX-42." in right  # the change at the end of the long line is on screen
-        # the changed words keep their highlight on the wrapped line
-        last = view.render_line(first + height - 1 - int(view.scroll_offset.y))
-        assert any("WX-42" in seg.text and seg.style and seg.style.bold for seg in last)
-        await pilot.press("p")
-        assert view.current_hunk == 0  # one change: p stays on it
+async def _the_diff_wraps_long_lines_and_n_works_at_once(pilot, app) -> None:
+    editor = app.prompt_pane.query_one("#prompt-text", TextArea)
+    long_line = "Keep answers short; this is a phone call, and always end with the booking reference WX-42."
+    editor.load_text(editor.text.replace("Keep answers short; this is a phone call.", long_line))
+    app.prompt_pane.action_diff()
+    screen = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.query(DiffView)
+                            and app.screen, what="diff")
+    view = screen.query_one(DiffView)
+    await wait_for(pilot, lambda: app.focused is view, what="the diff focused")
+    await wait_for(pilot, lambda: view.current_hunk == 0, what="opened at the first change")
+    row = view.sbs.hunks[0]
+    first = view.row_line(row)
+    height = view.row_line(row + 1) - first
+    assert height >= 2  # the long line wraps on both sides in lockstep
+    lines = [view.render_line(first + k - int(view.scroll_offset.y)).text for k in range(height)]
+    right = "".join(line[len(line) // 2 + 2:][6:] for line in lines)
+    assert "WX-42." in right  # the change at the end of the long line is on screen
+    # the changed words keep their highlight on the wrapped line
+    last = view.render_line(first + height - 1 - int(view.scroll_offset.y))
+    assert any("WX-42" in seg.text and seg.style and seg.style.bold for seg in last)
+    await pilot.press("p")
+    assert view.current_hunk == 0  # one change: p stays on it

@@ -27,6 +27,7 @@ SECTIONS: list[tuple[str, list[str]]] = [
                     "convai_tui.tui.widgets.transcript_view:TranscriptView"]),
     ("Diff", ["convai_tui.tui.prompt.diff:DiffScreen", "convai_tui.tui.widgets.diffview:DiffView"]),
     ("Test run details", ["convai_tui.tui.tests.run_detail:RunDetailScreen"]),
+    ("Without an API key", ["convai_tui.tui.no_key:NoKeyScreen"]),
 ]
 
 # What is not a binding of its own but a rule every key follows (shown with "Anywhere").

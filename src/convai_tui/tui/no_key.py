@@ -13,7 +13,8 @@ from textual.widgets import Footer, Static
 class NoKeyScreen(Screen):
     """Shown instead of the app when no API key is configured."""
 
-    BINDINGS = [Binding("q", "app.quit", "Quit"), Binding("escape", "app.quit", "Quit", show=False)]
+    BINDINGS = [Binding("q", "app.quit", "Quit", tooltip="Quit (then set a key, or try --demo)"),
+                Binding("escape", "app.quit", "Quit", show=False, tooltip="Quit (then set a key, or try --demo)")]
 
     def compose(self) -> ComposeResult:
         t = Text()
