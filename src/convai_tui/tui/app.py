@@ -601,9 +601,13 @@ class ConvaiApp(App):
 
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":  # Textual's key panel: ours (F1) lists the app's keys
+                yield command
+        yield SystemCommand("Keys", "The keys of what has focus, and the global ones (? or F1)", self.action_help)
         if not isinstance(screen, MainScreen):
             return
+        yield SystemCommand("Zoom pane", "The pane to the whole screen, or back (z)", self.action_zoom)
         yield SystemCommand("Switch agent", "Pick another agent", self.action_pick_agent)
         for p in PANES:
             yield SystemCommand(f"Go to {p.capitalize()}", f"Focus the {p} pane",
@@ -620,7 +624,12 @@ class ConvaiApp(App):
                             self.prompt_pane.action_save_version)
         yield SystemCommand("Prompt versions", "List saved versions and restore one",
                             self.prompt_pane.action_versions)
-        yield SystemCommand("Revert prompt", "Back to the last saved version", self.prompt_pane.action_revert)
+        yield SystemCommand("Revert prompt", "Back to the last saved version (asks first)",
+                            self.prompt_pane.action_revert)
+        yield SystemCommand("Edit the prompt in $EDITOR", "Your editor ($VISUAL, $EDITOR) in this terminal",
+                            self.prompt_pane.action_external_editor)
+        yield SystemCommand("Copy the prompt", "To the clipboard, through the terminal (OSC 52)",
+                            self.prompt_pane.action_copy)
         yield SystemCommand("Diff prompt versions", "Side by side: any two versions, remote or the editor",
                             self.prompt_pane.action_diff)
         yield SystemCommand("Pull prompt and tests", "Fetch the remote prompt (as a version) and tests",

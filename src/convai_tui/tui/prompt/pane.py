@@ -195,8 +195,10 @@ class PromptPane(Vertical, can_focus=True):
         elif ta.text != d.prompt:
             ta.replace(d.prompt, (0, 0), ta.document.end)
         first = self.query_one("#prompt-first", FirstMessage)
-        if first.text != d.first_message:
+        if fresh:
             first.load_text(d.first_message)
+        elif first.text != d.first_message:
+            first.replace(d.first_message, (0, 0), first.document.end)  # undoable, as the editor
         temp = "" if d.temperature is None else f"{d.temperature:g}"
         for wid, value in (("#prompt-llm", d.llm), ("#prompt-temp", temp)):
             field = self.query_one(wid, Field)

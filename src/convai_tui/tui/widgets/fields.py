@@ -74,7 +74,24 @@ def leave_field(field: Widget, event: events.Key) -> bool:
 LEAVE = Binding("escape", "leave_field", "Leave field", tooltip="Leave the text field (nothing is selected or changed)")
 
 
-class Field(Input):
+class _FieldKeys:
+    """What Field and TextEditor share (their BINDINGS stay in the widget classes, where Textual
+    merges them)."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        await field_key(self, event)  # type: ignore[arg-type]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return find_home(self) is not None if action == "leave_field" else True  # type: ignore[arg-type]
+
+    def action_leave_field(self) -> None:
+        home = find_home(self)  # type: ignore[arg-type]
+        if home is None:
+            raise SkipAction()
+        home.focus()
+
+
+class Field(_FieldKeys, Input):
     """A one-line input: Esc/alt as above, nothing selected on focus, undo/redo."""
 
     BINDINGS = [
@@ -145,20 +162,8 @@ class Field(Input):
             self._undo.append(self.value)
             self._restore(self._redo.pop())
 
-    async def _on_key(self, event: events.Key) -> None:
-        await field_key(self, event)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return find_home(self) is not None if action == "leave_field" else True
-
-    def action_leave_field(self) -> None:
-        home = find_home(self)
-        if home is None:
-            raise SkipAction()
-        home.focus()
-
-
-class TextEditor(TextArea):
+class TextEditor(_FieldKeys, TextArea):
     """A multi-line text area with the same Esc and alt behaviour (Textual's TextArea moves focus to
     the next widget on Esc, which selected all of the next input's text)."""
 
@@ -167,18 +172,6 @@ class TextEditor(TextArea):
         Binding("ctrl+z", "undo", "Undo", show=False),
         Binding("ctrl+y", "redo", "Redo", show=False),
     ]
-
-    async def _on_key(self, event: events.Key) -> None:
-        await field_key(self, event)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return find_home(self) is not None if action == "leave_field" else True
-
-    def action_leave_field(self) -> None:
-        home = find_home(self)
-        if home is None:
-            raise SkipAction()
-        home.focus()
 
 
 async def field_key(field: Widget, event: events.Key) -> None:
@@ -199,7 +192,7 @@ async def field_key(field: Widget, event: events.Key) -> None:
         return
     if (event.key == "escape" or event.key.startswith("alt+")) and leave_field(field, event):
         return
-    if event.is_printable or event._stop_propagation:
+    if event.is_printable:
         return
     for binding in field._bindings.key_to_bindings.get(event.key, ()):
         if not binding.priority and await field.app.run_action(binding.action, field):
