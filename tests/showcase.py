@@ -30,7 +30,9 @@ def make_app(workspace_dir: str | Path | None = None, **emulator: Any) -> Convai
     """The demo app on a fresh in-process emulator and (unless given) a new empty workspace: scripted
     runs never touch the user's demo directory or the current directory."""
     ws = workspace_dir if workspace_dir is not None else _scratch_dir()
-    return ConvaiApp(Session(Settings.of(demo=True, workspace=ws, emulator_options={**SHOWCASE_EMULATOR, **emulator})))
+    app = ConvaiApp(Session(Settings.of(demo=True, workspace=ws, emulator_options={**SHOWCASE_EMULATOR, **emulator})))
+    app.animation_level = "none"  # a picture is never taken mid-animation (the tab underline sliding)
+    return app
 
 
 def app_for(srv: Any, workspace_dir: str | Path, **client_options: Any) -> ConvaiApp:

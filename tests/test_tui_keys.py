@@ -163,6 +163,8 @@ async def _help(pilot, app) -> None:
     text = help_.plain()
     assert "Anywhere" in text and "Conversations" in text and "Prompt" not in text.split("\n")
     assert "Go to the Simulation pane" in text and "/  Search the conversations" in text
+    about = str(help_.query_one("#help-about").render())  # whole, where the top bar may shorten them
+    assert "Server: offline demo emulator" in about and f"Workspace: {app.session.settings.workspace_dir}" in about
     await pilot.press("escape")
     await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
     # F1 while typing in the prompt editor: the editor's and the pane's keys

@@ -351,7 +351,14 @@ class ConvaiApp(App):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
             return
-        self.push_screen(HelpScreen(self.screen, self.screen.focused))
+        session = self.session
+        about = [f"Workspace: {session.settings.workspace_dir}"]
+        if session.settings.has_key:
+            server = session.server_label
+            if not session.demo and session.settings.api_key:
+                server += f" · key {session.settings.masked_key}"  # masked, never whole
+            about.insert(0, f"Server: {server}")
+        self.push_screen(HelpScreen(self.screen, self.screen.focused, [safe(a) for a in about]))
 
     @on(CopyText)
     def _copy(self, event: CopyText) -> None:

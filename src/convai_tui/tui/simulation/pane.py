@@ -100,7 +100,7 @@ class SimulationPane(Vertical):
             for lane_id in "ab":
                 with Vertical(id=f"sim-lane-{lane_id}", classes="lane" + (" -hidden" if lane_id == "b" else "")):
                     yield Static("", id=f"sim-head-{lane_id}", classes="lane-head")
-                    yield TranscriptView(id=f"sim-turns-{lane_id}", classes="lane-turns")
+                    yield TranscriptView(id=f"sim-turns-{lane_id}", classes="lane-turns", follow=True)
                     # the analysis takes at most part of the lane and scrolls: the turns keep most of it
                     with VerticalScroll(id=f"sim-analysis-box-{lane_id}", classes="lane-analysis -hidden"):
                         yield Static("", id=f"sim-analysis-{lane_id}")

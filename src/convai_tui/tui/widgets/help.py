@@ -59,9 +59,10 @@ def help_text(sections: list[tuple[str, list[keyhelp.KeyRow]]]) -> Table:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
 
-    def __init__(self, screen: Screen, focused: Widget | None) -> None:
+    def __init__(self, screen: Screen, focused: Widget | None, about: list[str] | None = None) -> None:
         super().__init__()
         self.sections = help_sections(screen, focused)
+        self.about = about or []  # the server and the workspace, whole (a narrow top bar shortens them)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide", id="help") as d:
@@ -69,6 +70,8 @@ class HelpScreen(ModalScreen[None]):
             d.border_subtitle = "Esc: close"
             yield Static(help_text(self.sections), id="help-keys")
             yield Static(Text(TERMINAL_NOTE, style="dim"), id="help-note")
+            if self.about:
+                yield Static(Text("\n".join(self.about), style="dim"), id="help-about")
 
     def on_mount(self) -> None:
         self.query_one("#help").focus()

@@ -97,12 +97,15 @@ class TranscriptView(ScrollView, can_focus=True):
         def control(self) -> "TranscriptView":
             return self.view
 
-    def __init__(self, **kw: Any) -> None:
+    def __init__(self, *, follow: bool = False, **kw: Any) -> None:
+        """``follow``: a live view (a simulation lane) that stays on its last line when it shrinks."""
         super().__init__(**kw)
+        self.follow = follow
         self.turns: list[TranscriptTurn] = []
         self._offsets: list[int] = [0]  # first line of each turn (+ total at the end)
         self._width = 0
         self._cache: dict[int, list[Strip]] = {}
+        self._at_end = True  # scrolled to the last line (kept there when the view shrinks)
         self.search = ""  # the term whose hits are highlighted
         self._search_re: re.Pattern[str] | None = None
 
@@ -170,7 +173,14 @@ class TranscriptView(ScrollView, can_focus=True):
         self.virtual_size = Size(width, total)
 
     def on_resize(self) -> None:
+        follow = self.follow and self._at_end
         self._layout()
+        if follow and self.turns:  # shrunk (the analysis arrived below): the last turns stay in view
+            self.call_after_refresh(self.scroll_to, y=self.max_scroll_y, animate=False)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._at_end = new_value >= self.max_scroll_y - 1
 
     # ------------------------------------------------------------------ search
     def set_search(self, term: str) -> list[int]:
