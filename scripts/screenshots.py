@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate screenshots/*.svg: every main screen of the demo, at 120x40 (and 80x24 compact).
+"""Regenerate screenshots/*.svg: every main screen of the demo, at 120x40 and at 80x24 (compact).
 
 Usage: python scripts/screenshots.py [--out screenshots]
 """
@@ -15,7 +15,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 from showcase import SCENES, make_app  # noqa: E402
 
 SIZES = {"": (120, 40), "-80x24": (80, 24)}
-COMPACT_SCENES = ("main", "transcript", "tests")
 
 
 async def shoot(name: str, size: tuple[int, int], path: Path) -> None:
@@ -35,8 +34,6 @@ async def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name in SCENES:
         for suffix, size in SIZES.items():
-            if suffix and name not in COMPACT_SCENES:
-                continue
             await shoot(name, size, out / f"{name}{suffix}.svg")
 
 

@@ -30,7 +30,9 @@ def make_app(workspace_dir: str | Path | None = None, **emulator: Any) -> Convai
     """The demo app on a fresh in-process emulator and (unless given) a new empty workspace: scripted
     runs never touch the user's demo directory or the current directory."""
     ws = workspace_dir if workspace_dir is not None else _scratch_dir()
-    return ConvaiApp(Session(Settings.of(demo=True, workspace=ws, emulator_options={**SHOWCASE_EMULATOR, **emulator})))
+    app = ConvaiApp(Session(Settings.of(demo=True, workspace=ws, emulator_options={**SHOWCASE_EMULATOR, **emulator})))
+    app.animation_level = "none"  # a picture is never taken mid-animation (the tab underline sliding)
+    return app
 
 
 def app_for(srv: Any, workspace_dir: str | Path, **client_options: Any) -> ConvaiApp:
@@ -67,9 +69,13 @@ async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:
 
 
 async def _settle(pilot: Any) -> None:
-    """Let every deferred update land (notifications cleared, footer showing the focused keys)."""
+    """Let every deferred update land (notifications cleared, footer showing the focused keys), with
+    the text cursors steady (a blinking one made two pictures of the same screen differ)."""
     app = pilot.app
     app.clear_notifications()
+    for screen in app.screen_stack:
+        for w in screen.query("TextArea, Input"):
+            w.cursor_blink = False
     await pilot.pause(0.1)
     app.screen.refresh_bindings()
     await pilot.pause(0.2)
@@ -130,7 +136,7 @@ async def scene_ab(pilot: Any) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
                    what="A/B dialog")
     await pilot.click("#ab-run")
-    await wait_for(pilot, lambda: not app.main.query_one("#sim-compare").has_class("-hidden"), timeout=20,
+    await wait_for(pilot, lambda: not app.main.query_one("#sim-compare-box").has_class("-hidden"), timeout=20,
                    what="comparison")
     await _settle(pilot)
 
@@ -211,6 +217,28 @@ async def scene_matrix(pilot: Any) -> None:
     await _settle(pilot)
 
 
+async def scene_prompt(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    app.action_show_pane("prompt")
+    editor = app.prompt_pane.query_one("#prompt-text")
+    await wait_for(pilot, lambda: app.focused is editor, what="prompt editor focused")
+    editor.move_cursor(editor.document.end)
+    editor.insert("\nAlways confirm the booking time back to the caller.")
+    await _settle(pilot)
+
+
+async def scene_help(pilot: Any) -> None:
+    app = await ready(pilot, "agent_dental_bella")
+    app.action_show_pane("prompt")
+    await wait_for(pilot, lambda: app.focused is app.prompt_pane.query_one("#prompt-text"), what="editor focused")
+    await _settle(pilot)  # (the screen under the help is not redrawn: its notifications go first)
+    await pilot.press("f1")
+    from convai_tui.tui.widgets.help import HelpScreen
+
+    await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+    await _settle(pilot)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "main": scene_main,
     "transcript": scene_transcript,
@@ -221,4 +249,6 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "history": scene_history,
     "compare": scene_compare,
     "matrix": scene_matrix,
+    "prompt": scene_prompt,
+    "help": scene_help,
 }

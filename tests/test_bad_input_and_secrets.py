@@ -24,7 +24,7 @@ from convai_tui.workspace import files as F
 from convai_tui.workspace.store import Workspace
 from convai_tui.workspace.versions import PromptDraft
 
-from tui_helpers import make_app, ready, wait_for
+from tui_helpers import make_app, ready, save_version, wait_for
 
 BELLA = "agent_dental_bella"
 SECRET = "sk_9f3c2a7e51b84d06a9c1e2f3d4b5a6c7"  # looks real; must never appear anywhere
@@ -48,7 +48,8 @@ async def test_a_1mb_prompt_in_the_editor(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, BELLA)
         app.prompt_pane.query_one("#prompt-text").load_text(big)
-        await pilot.press("alt+2", "ctrl+s")
+        await pilot.press("alt+2")
+        await save_version(pilot)
         await wait_for(pilot, lambda: len(Workspace(tmp_path).list(BELLA)) == 2, what="saved")
     assert Workspace(tmp_path).list(BELLA)[-1].draft.prompt == big
 
@@ -121,7 +122,7 @@ async def test_read_only_workspace_in_the_tui_is_reported_not_fatal(small_fs):
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot, BELLA)
         await pilot.press("alt+2", "ctrl+end", *"x")
-        await pilot.press("ctrl+s")
+        await save_version(pilot)
         await wait_for(pilot, lambda: any("read-only" in m for m in shown), what="read-only notice")
         assert app._exception is None
         assert app.prompt_pane.dirty  # the edit is still in the editor: nothing lost
@@ -226,7 +227,8 @@ async def test_the_key_is_masked_in_the_tui_and_absent_from_screenshots(secret_e
     app = ConvaiApp(Session(Settings.of(api_key=SECRET, base_url=secret_emulator.base_url, workspace=tmp_path)))
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(pilot, BELLA)
-        await pilot.press("alt+2", "ctrl+end", *"!", "ctrl+s")
+        await pilot.press("alt+2", "ctrl+end", *"!")
+        await save_version(pilot, "with the key around")
         conn = str(app.main.query_one("#conn").render())
         assert f"key {SECRET[:3]}…{SECRET[-2:]}" in conn
         svg = app.export_screenshot()

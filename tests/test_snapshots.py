@@ -1,4 +1,5 @@
-"""SVG snapshots of every main screen at 120x40 and 80x24 (pytest-textual-snapshot).
+"""SVG snapshots of every main screen at 120x40 and 80x24 (pytest-textual-snapshot); the prompt pane
+and the key help at 80x24, where they are the tightest (120x40 of both: scripts/screenshots.py).
 
 Update after an intended change with: python -m pytest tests/test_snapshots.py --snapshot-update
 """
@@ -9,10 +10,11 @@ import pytest
 
 from showcase import SCENES, make_app
 
-SIZES = [(120, 40), (80, 24)]
+WIDE, COMPACT = (120, 40), (80, 24)
+CASES = [(scene, size) for scene in ("main", "transcript", "simulation", "tests", "diff") for size in (WIDE, COMPACT)]
+CASES += [("prompt", COMPACT), ("help", COMPACT)]
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("scene", ["main", "transcript", "simulation", "tests", "diff"])
+@pytest.mark.parametrize("scene,size", CASES, ids=[f"{s}-{w}x{h}" for s, (w, h) in CASES])
 def test_screen_snapshot(snap_compare, scene, size):
     assert snap_compare(make_app(), terminal_size=size, run_before=SCENES[scene])

@@ -10,7 +10,7 @@ from convai_tui.tui.tests.run_detail import RunDetailScreen
 
 from helpers import add_fault
 from convai_tui.services.session import Session, Settings
-from tui_helpers import app_for, log_text, make_app, ready, status, wait_for
+from tui_helpers import app_for, log_text, make_app, ready, save_version, status, wait_for
 
 PANE_TITLES = ["Conversations", "Prompt", "Simulation", "Tests"]
 
@@ -117,7 +117,7 @@ async def test_the_filter_row_arrives_after_the_first_rows_without_reloading_the
         # when its region is still empty: that is what made this test flaky under load).
         await wait_for(pilot, lambda: pane.table.region.height > 0 and row.region.height > 0, what="table laid out")
         table_y = pane.table.region.y
-        assert row.region.height == 3 and table_y == row.region.bottom, "the filter row is not reserved"
+        assert row.region.height == 1 and table_y == row.region.bottom, "the filter row is not reserved"
         await wait_for(pilot, lambda: pane.filters_mounted and pane.query("#conv-rating"), what="filter row")
         await ready(pilot)
         await wait_for(pilot, lambda: all(w.region.height for w in row.children), what="filters laid out")
@@ -204,9 +204,7 @@ async def test_filters_and_message_search():
         await pilot.press(*"programare", "enter")
         await wait_for(pilot, lambda: pane.search_text and not pane.fetching and pane.table.row_count,
                        what="search results")
-        assert "matches" in status(app, "#conv-status")
-        key = pane.table.keys[0]
-        assert "#" in key  # conversation#turn
+        assert "matching “programare”" in status(app, "#conv-status")
 
 
 async def test_feedback_from_the_transcript():
@@ -258,13 +256,13 @@ async def test_prompt_edit_marks_dirty_and_saves_a_version():
         await pilot.press("2")
         await pilot.press("ctrl+end", "enter", *"Always confirm the booking time.")
         assert pane.dirty and "modified" in frame.border_subtitle
-        await pilot.press("ctrl+s")
+        await save_version(pilot)
         versions = app.session.prompts.versions("agent_dental_bella")
         assert len(versions) == 2 and versions[-1].draft.prompt.endswith("Always confirm the booking time.")
         assert not pane.dirty
         # a bad temperature is refused with a clear message, nothing saved
         pane.query_one("#prompt-temp").value = "hot"
-        pane.action_save_version()
+        pane.save_version()
         assert len(app.session.prompts.versions("agent_dental_bella")) == 2
 
 
@@ -329,7 +327,7 @@ async def test_ab_simulation_side_by_side():
         await pilot.press("alt+3", "b")
         await wait_for(pilot, lambda: app.screen.query_one("#ab-run").region.width, what="A/B dialog")
         await pilot.click("#ab-run")
-        await wait_for(pilot, lambda: not app.main.query_one("#sim-compare").has_class("-hidden"), timeout=20,
+        await wait_for(pilot, lambda: not app.main.query_one("#sim-compare-box").has_class("-hidden"), timeout=20,
                        what="comparison")
         compare = str(app.main.query_one("#sim-compare").render())
         assert "confirms_time" in compare and "differs" in compare

@@ -11,7 +11,7 @@ from convai_tui.tui.prompt.conflict import ConflictScreen
 from convai_tui.tui.prompt.restore import RestoreDraftScreen
 from convai_tui.workspace.store import Workspace
 
-from tui_helpers import make_app, ready, wait_for
+from tui_helpers import make_app, ready, save_version, wait_for
 
 AGENT = "agent_dental_bella"
 
@@ -25,7 +25,7 @@ async def test_versions_live_in_the_workspace(tmp_path):
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(pilot, AGENT)
         await type_at_end(pilot, "Always confirm the booking time.")
-        await pilot.press("ctrl+s")
+        await save_version(pilot)
     ws = Workspace(tmp_path)
     versions = ws.list(AGENT)
     assert [v.source.split(":")[0] for v in versions] == ["remote", "local"]
@@ -49,7 +49,7 @@ async def test_diff_screen_side_by_side_with_change_navigation(tmp_path):
         stats = str(screen.query_one("#diff-stats").render())
         assert "+1" in stats and "change 1/1" in stats
         row = view.sbs.hunks[0]
-        line = view.render_line(row - int(view.scroll_offset.y))
+        line = view.render_line(view.row_line(row) - int(view.scroll_offset.y))
         assert "Always confirm the booking time." in line.text and ">" in line.text
         await pilot.press("escape")
         assert isinstance(app.screen.query_one(PromptPane), PromptPane)
@@ -62,7 +62,8 @@ async def test_diff_of_a_10000_line_prompt(tmp_path):
         editor = app.prompt_pane.query_one("#prompt-text")
         big = "\n".join(f"Rule {i}: be kind to caller number {i}." for i in range(10_000))
         editor.load_text(big)
-        await pilot.press("alt+2", "ctrl+s")
+        await pilot.press("alt+2")
+        await save_version(pilot)
         editor.load_text(big.replace("Rule 5000:", "Rule 5000 (changed):"))
         await pilot.press("f3")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen, what="diff")
@@ -71,7 +72,7 @@ async def test_diff_of_a_10000_line_prompt(tmp_path):
         view = screen.query_one(DiffView)
         assert view.sbs.changed == 1 and len(view.sbs.rows) == 3 + 10_000  # 3 settings lines + the prompt
         await pilot.press("n")
-        line = view.render_line(view.sbs.hunks[0] - int(view.scroll_offset.y)).text
+        line = view.render_line(view.row_line(view.sbs.hunks[0]) - int(view.scroll_offset.y)).text
         assert "Rule 5000 (changed):" in line
 
 

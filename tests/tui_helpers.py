@@ -12,3 +12,15 @@ def log_text(app: ConvaiApp, lane: str = "a") -> str:
 
 def status(app: ConvaiApp, wid: str) -> str:
     return str(app.main.query_one(wid).render())
+
+
+async def save_version(pilot, message: str = "") -> None:
+    """ctrl+s, then the optional message and Enter in the save dialog."""
+    from convai_tui.tui.prompt.save import SaveVersionScreen
+
+    app = pilot.app
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(app.screen, SaveVersionScreen)
+                   and app.screen.query_one("#save-message").has_focus, what="the save dialog")
+    await pilot.press(*message, "enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, SaveVersionScreen), what="the save dialog closed")

@@ -15,21 +15,13 @@ from .runner import EXIT_OK, run
 
 def _filters(s: Session, args: argparse.Namespace) -> ConversationFilter:
     return s.conversations.filter_for(failed=args.failed, successful=args.successful, since=args.since,
-                                      until=args.until)
+                                      until=args.until, search=getattr(args, "search", None))
 
 
 def cmd_conversations_list(args: argparse.Namespace) -> int:
     async def body(s: Session, out: Output) -> int:
         agent_id = s.agent_id_or_none(args.agent)
-        if args.search:
-            results = await s.conversations.search(agent_id, args.search, limit=args.limit)
-            if args.json:
-                out.json([r.to_wire() for r in results])
-                return EXIT_OK
-            for r in results:
-                out.line(f"{ts(r.conversation_start_time_unix_secs)}  ", styled(r.conversation_id, single_line=True),
-                         f"  #{r.transcript_index:<3} ", styled(r.chunk_text[:200], single_line=True))
-            return EXIT_OK
+        # --search is the API's search parameter: it combines with --failed, --since and the rest
         items = await s.conversations.summaries(agent_id, filters=_filters(s, args), limit=args.limit)
         if args.json:
             out.json([c.to_wire() for c in items])

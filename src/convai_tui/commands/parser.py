@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     cs = c.add_subparsers(dest="conv_cmd", metavar="ACTION", required=True)
     x = cmd(cs, "list", "conversations:cmd_conversations_list", "list conversations (newest first)")
     _conv_filters(x)
-    x.add_argument("--search", help="full-text search in messages")
+    x.add_argument("--search", metavar="TEXT", help="the API's full-text search (combines with the filters)")
     x.add_argument("--limit", type=int_in(0), default=50, help="at most this many (default 50; 0 = all)")
     x = cmd(cs, "show", "conversations:cmd_conversations_show", "print one conversation's transcript and analysis")
     x.add_argument("conversation_id")

@@ -1,4 +1,4 @@
-"""Conversations: filtered pages, message search, transcripts, feedback, export."""
+"""Conversations: filtered (and searched) pages, transcripts, feedback, export."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .. import jsonutil
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    from ..api.models import Conversation, ConversationsPage, ConversationSummary, MessageSearchPage
+    from ..api.models import Conversation, ConversationsPage, ConversationSummary
     from .session import Session
 
 DAY = 86400
@@ -50,6 +50,7 @@ class ConversationFilter:
     after: int | None = None  # absolute: start time after (unix secs)
     before: int | None = None  # absolute: start time before
     rating: str | None = None  # rated_high (4-5) | rated_low (1-2)
+    search: str | None = None  # the API's full-text search over the conversations (with the filters above)
     now: float | None = None  # the clock for since_days (tests and the demo's fixed data)
 
     def params(self) -> dict[str, Any]:
@@ -68,6 +69,8 @@ class ConversationFilter:
             p["rating_min"] = 4
         elif self.rating == "rated_low":
             p["rating_max"] = 2
+        if self.search:
+            p["search"] = self.search
         return p
 
 
@@ -82,7 +85,7 @@ class ConversationsService:
         return f
 
     def filter_for(self, *, failed: bool = False, successful: bool = False, since: str | None = None,
-                   until: str | None = None) -> ConversationFilter:
+                   until: str | None = None, search: str | None = None) -> ConversationFilter:
         """The CLI's filter flags, checked."""
         if failed and successful:
             raise UsageError("--failed and --successful exclude each other")
@@ -92,18 +95,13 @@ class ConversationsService:
         if after is not None and before is not None and after >= before:
             raise UsageError("--since must be before --until")
         return ConversationFilter(success="failure" if failed else "success" if successful else None,
-                                  after=after, before=before)
+                                  after=after, before=before, search=(search or "").strip() or None)
 
     async def page(self, agent_id: str | None, *, cursor: str | None = None, page_size: int = 50,
                    filters: ConversationFilter | None = None) -> ConversationsPage:
         c = await self.s.client()
         return await c.list_conversations(agent_id=agent_id, cursor=cursor, page_size=page_size,
                                           **self._filters(filters).params())
-
-    async def search_page(self, agent_id: str | None, text: str, *, cursor: str | None = None,
-                          page_size: int = 50) -> MessageSearchPage:
-        c = await self.s.client()
-        return await c.search_messages(text, agent_id=agent_id, cursor=cursor, page_size=page_size)
 
     async def summaries(self, agent_id: str | None, *, filters: ConversationFilter | None = None,
                    limit: int | None = None) -> list[ConversationSummary]:
@@ -112,12 +110,6 @@ class ConversationsService:
         c = await self.s.client()
         return [x async for x in c.iter_conversations(agent_id=agent_id, limit=limit or None,
                                                       **self._filters(filters).params())]
-
-    async def search(self, agent_id: str | None, text: str, *, limit: int | None = None) -> list[Any]:
-        if limit is not None and limit < 0:
-            raise UsageError("--limit must be 0 (all) or more")
-        c = await self.s.client()
-        return [r async for r in c.iter_search_messages(text, agent_id=agent_id, limit=limit or None)]
 
     async def get(self, conversation_id: str) -> Conversation:
         return await (await self.s.client()).get_conversation(conversation_id)

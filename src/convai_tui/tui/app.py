@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
@@ -20,8 +21,11 @@ from ..services.session import Session, Settings
 from ..services.targets import RunTarget
 from ..textutil import one_line, safe
 from ..timeline import mark
-from .messages import AgentChanged, FeedbackChanged, OpenTranscript, ShowHistory, ShowMatrix, ShowPane, UseAsHistory
+from .messages import (AgentChanged, CopyText, FeedbackChanged, OpenTranscript, ShowHistory, ShowMatrix, ShowPane,
+                       UseAsHistory)
+from .terminal import Clipboard, meta_digits_as_alt
 from .widgets.agent_switcher import AgentSwitcher
+from .widgets.fields import is_text_widget, plain_key
 from .widgets.targets import TargetChoice
 
 if TYPE_CHECKING:
@@ -32,29 +36,54 @@ if TYPE_CHECKING:
     from .tests.pane import TestsPane
 
 PANES = ("conversations", "prompt", "simulation", "tests")
+PREFERRED_FOCUS = {"conversations": "#conv-table", "prompt": "#prompt-text", "simulation": "#sim-scenario",
+                   "tests": "#tests-grid"}
 COMPACT_WIDTH = 110
 COMPACT_HEIGHT = 30
 FIRST_ROWS_WAIT = 0.5  # seconds the other panes wait for the first rows before being built
 
 
+class PaneFrame(Vertical):
+    """One pane's frame (title, border, the dirty marker): what zoom maximizes."""
+
+    ALLOW_MAXIMIZE = True
+
+
+def _pane_keys() -> list[Binding]:
+    keys = []
+    for i, p in enumerate(PANES, 1):
+        what = f"Go to the {p.capitalize()} pane"
+        keys.append(Binding(str(i), f"app.show_pane('{p}')", p.capitalize(), show=False, tooltip=what))
+        # alt+N works while typing too (priority: before a text field sees it)
+        keys.append(Binding(f"alt+{i}", f"app.show_pane('{p}')", p.capitalize(), show=False, priority=True,
+                            tooltip=what))
+    return keys
+
+
 class MainScreen(Screen):
     AUTO_FOCUS = None  # the conversations table takes focus once the panes exist
+    # a zoomed pane keeps the top bar (agent, server) and the footer (keys)
+    ALLOW_IN_MAXIMIZED_VIEW = "#topbar, Footer"
+    ESCAPE_TO_MINIMIZE = False  # Esc leaves a text field; it restores a zoomed pane only outside one
 
     @property
     def capp(self) -> "ConvaiApp":
         """The app that built this screen (they live in one module)."""
         return cast("ConvaiApp", self.app)
     BINDINGS = [
-        Binding("1", "app.show_pane('conversations')", "Convs", show=False),
-        Binding("2", "app.show_pane('prompt')", "Prompt", show=False),
-        Binding("3", "app.show_pane('simulation')", "Sim", show=False),
-        Binding("4", "app.show_pane('tests')", "Tests", show=False),
-        Binding("alt+1", "app.show_pane('conversations')", "Convs", show=False, priority=True),
-        Binding("alt+2", "app.show_pane('prompt')", "Prompt", show=False, priority=True),
-        Binding("alt+3", "app.show_pane('simulation')", "Sim", show=False, priority=True),
-        Binding("alt+4", "app.show_pane('tests')", "Tests", show=False, priority=True),
-        Binding("a", "app.pick_agent", "Agent"),
+        *_pane_keys(),
+        Binding("z", "app.zoom", "Zoom", tooltip="Zoom the pane to the whole screen, or back"),
+        Binding("escape", "app.unzoom", "Unzoom", show=False, tooltip="Back from a zoomed pane"),
+        Binding("a", "app.pick_agent", "Agent", tooltip="Switch agent"),
     ]
+
+    def on_key(self, event: events.Key) -> None:
+        """alt+key outside a text field: the same as key (a text field does this itself, see fields)."""
+        replay = plain_key(event)
+        focused = self.focused
+        if replay is not None and focused is not None and not is_text_widget(focused):
+            event.stop()
+            focused.post_message(replay)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topbar"):
@@ -63,11 +92,11 @@ class MainScreen(Screen):
             yield Label("starting…", id="conn")
         with Container(id="panes"):
             for i, p in enumerate(PANES):
-                frame = Vertical(id=p, classes="pane -active" if i == 0 else "pane")
+                frame = PaneFrame(id=p, classes="pane -active" if i == 0 else "pane")
                 frame.border_title = p.capitalize()
                 with frame:
                     yield Static("Loading…", classes="placeholder")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         # First frame: the layout and the pane titles. Everything else starts right after it.
@@ -146,14 +175,17 @@ class ConvaiApp(App):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "convai-tui"
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("f1", "show_help_panel", "Keys", show=False),
+        Binding("question_mark", "help", "Keys", key_display="?", tooltip="These keys"),
+        Binding("f1", "help", "Keys", show=False, priority=True, tooltip="These keys"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="Quit"),
     ]
 
     def __init__(self, session: Session, *, agent_id: str | None = None, no_key: bool | None = None,
                  compact: bool | None = None) -> None:
         super().__init__()
+        meta_digits_as_alt()  # ESC 3 (tmux/screen alt+3) is alt+3, not "£"
         self.session = session
+        self.clipboard_ = Clipboard(self)
         self.initial_agent = agent_id
         self.no_key = (not session.settings.has_key) if no_key is None else no_key
         self.force_compact = compact
@@ -185,17 +217,19 @@ class ConvaiApp(App):
     def conversations_ready(self) -> None:
         """Called by the main screen once the conversations pane is mounted (it comes first)."""
         self.conversations_mounted.set()
-        self._focus_table_if_unfocused()
+        self._focus_active_pane_if_unfocused()
 
     def main_ready(self) -> None:
         """Called by the main screen once every pane's controls are mounted."""
         self._layout()
         self.panes_ready.set()
-        self._focus_table_if_unfocused()  # a dialog may have been up when the table arrived
+        # a dialog may have been up when the table arrived, or a pane key pressed before its pane was built
+        self._focus_active_pane_if_unfocused()
 
-    def _focus_table_if_unfocused(self) -> None:
-        if self.focused is None and self.screen is self._main():
-            self.conversations_pane.table.focus()
+    def _focus_active_pane_if_unfocused(self) -> None:
+        main = self._main()
+        if main is not None and main.focused is None and self.screen is main:
+            self._focus_pane(self.active_pane)
 
     @staticmethod
     def freeze_startup_objects() -> None:
@@ -260,7 +294,8 @@ class ConvaiApp(App):
         main = self._main()
         for tabs in main.query("#pane-tabs").results(Tabs) if main is not None else ():
             if tabs.active != f"tab-{pane}":
-                tabs.active = f"tab-{pane}"
+                with tabs.prevent(Tabs.TabActivated):  # not reported back to _tab
+                    tabs.active = f"tab-{pane}"
 
     def action_show_pane(self, pane: str) -> None:
         main = self._main()
@@ -271,24 +306,79 @@ class ConvaiApp(App):
             main.query_one(f"#{p}").set_class(p == pane, "-active")
         self._set_tab(pane)
         target = main.query_one(f"#{pane}")
-        focusable = [w for w in target.query("*") if w.focusable]
-        preferred = {"conversations": "#conv-table", "prompt": "#prompt-text", "simulation": "#sim-scenario",
-                     "tests": "#tests-grid"}[pane]
-        try:
-            target.query_one(preferred).focus()
-        except Exception:
-            if focusable:
-                focusable[0].focus()
+        if main.maximized is not None and main.maximized is not target:
+            main.maximize(target, container=False)  # a zoomed view stays zoomed, on the new pane
+        self._focus_pane(pane)
+
+    def _focus_pane(self, pane: str) -> None:
+        """Focus the pane's main widget, now (the next key goes there, not to the pane just hidden). A pane
+        still being built gets the focus once it is (see main_ready); until then nothing hidden has it."""
+        main = self._main()
+        if main is None:
+            return
+        target = main.query_one(f"#{pane}")
+        for selector in (PREFERRED_FOCUS[pane], f"#{pane}-body", "*"):
+            widget = next((w for w in target.query(selector) if w.focusable), None)
+            if widget is not None:
+                main.set_focus(widget)
+                return
+        main.set_focus(None)
+
+    def action_zoom(self) -> None:
+        """Zoom the active pane to the whole screen (top bar and keys stay), or back."""
+        main = self._main()
+        if main is None or self.screen is not main:
+            return
+        if main.maximized is not None:
+            main.minimize()
+        else:
+            main.maximize(main.query_one(f"#{self.active_pane}"), container=False)
+
+    def action_unzoom(self) -> None:
+        main = self._main()
+        if main is None or main.maximized is None:
+            raise SkipAction()
+        main.minimize()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "unzoom":
+            main = self._main()
+            return main is not None and main.maximized is not None
+        return True
+
+    def action_help(self) -> None:
+        from .widgets.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        session = self.session
+        about = [f"Workspace: {session.settings.workspace_dir}"]
+        if session.settings.has_key:
+            server = session.server_label
+            if not session.demo and session.settings.api_key:
+                server += f" · key {session.settings.masked_key}"  # masked, never whole
+            about.insert(0, f"Server: {server}")
+        self.push_screen(HelpScreen(self.screen, self.screen.focused, [safe(a) for a in about]))
+
+    @on(CopyText)
+    def _copy(self, event: CopyText) -> None:
+        self.clipboard_.copy(event.text, event.what)
 
     @on(Tabs.TabActivated, "#pane-tabs")
     def _tab(self, event: Tabs.TabActivated) -> None:
+        # (a click on a tab; one that is no longer the active tab when it gets here is stale: keys
+        # switched panes since, and following it would bounce back)
         pane = str(event.tab.id).removeprefix("tab-")
-        if pane != self.active_pane:
+        if pane != self.active_pane and event.tab.id == event.tabs.active:
             self.action_show_pane(pane)
 
     def on_descendant_focus(self, event: Any) -> None:
-        # Track which pane holds focus (for compact mode and the tab bar).
+        # Track which pane holds focus (a click, Tab): for compact mode and the tab bar. A focus that
+        # has already moved on when this arrives is stale (following it would bounce panes).
         node = event.widget
+        if node is not self.screen.focused:
+            return
         while node is not None:
             if getattr(node, "id", None) in PANES:
                 if node.id != self.active_pane:
@@ -429,12 +519,12 @@ class ConvaiApp(App):
     # ------------------------------------------------------------------ messages from panes and screens
     @on(OpenTranscript)
     def _open_transcript(self, event: OpenTranscript) -> None:
-        self.open_transcript(event.conversation_id, event.turn)
+        self.open_transcript(event.conversation_id, event.turn, event.search)
 
-    def open_transcript(self, conversation_id: str, turn: int | None = None) -> None:
+    def open_transcript(self, conversation_id: str, turn: int | None = None, search: str = "") -> None:
         from .conversations.transcript import TranscriptScreen
 
-        self.push_screen(TranscriptScreen(self.session, conversation_id, turn))
+        self.push_screen(TranscriptScreen(self.session, conversation_id, turn, search))
 
     @on(FeedbackChanged)
     def _feedback_changed(self, event: FeedbackChanged) -> None:
@@ -544,9 +634,13 @@ class ConvaiApp(App):
 
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":  # Textual's key panel: ours (F1) lists the app's keys
+                yield command
+        yield SystemCommand("Keys", "The keys of what has focus, and the global ones (? or F1)", self.action_help)
         if not isinstance(screen, MainScreen):
             return
+        yield SystemCommand("Zoom pane", "The pane to the whole screen, or back (z)", self.action_zoom)
         yield SystemCommand("Switch agent", "Pick another agent", self.action_pick_agent)
         for p in PANES:
             yield SystemCommand(f"Go to {p.capitalize()}", f"Focus the {p} pane",
@@ -555,7 +649,7 @@ class ConvaiApp(App):
         if self.conversations_mounted.is_set():
             yield SystemCommand("Refresh conversations", "Reload the conversation list",
                                 self.conversations_pane.action_refresh)
-            yield SystemCommand("Search messages", "Full-text search in transcripts",
+            yield SystemCommand("Search conversations", "Full-text search, with the filters",
                                 self.conversations_pane.action_focus_search)
         if not self.panes_ready.is_set():
             return
@@ -563,7 +657,12 @@ class ConvaiApp(App):
                             self.prompt_pane.action_save_version)
         yield SystemCommand("Prompt versions", "List saved versions and restore one",
                             self.prompt_pane.action_versions)
-        yield SystemCommand("Revert prompt", "Back to the last saved version", self.prompt_pane.action_revert)
+        yield SystemCommand("Revert prompt", "Back to the last saved version (asks first)",
+                            self.prompt_pane.action_revert)
+        yield SystemCommand("Edit the prompt in $EDITOR", "Your editor ($VISUAL, $EDITOR) in this terminal",
+                            self.prompt_pane.action_external_editor)
+        yield SystemCommand("Copy the prompt", "To the clipboard, through the terminal (OSC 52)",
+                            self.prompt_pane.action_copy)
         yield SystemCommand("Diff prompt versions", "Side by side: any two versions, remote or the editor",
                             self.prompt_pane.action_diff)
         yield SystemCommand("Pull prompt and tests", "Fetch the remote prompt (as a version) and tests",

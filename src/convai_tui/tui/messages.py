@@ -9,11 +9,11 @@ from textual.message import Message
 
 
 class OpenTranscript(Message):
-    """Show a conversation (optionally at a turn)."""
+    """Show a conversation (optionally at a turn, optionally with a search term highlighted)."""
 
-    def __init__(self, conversation_id: str, turn: int | None = None) -> None:
+    def __init__(self, conversation_id: str, turn: int | None = None, search: str = "") -> None:
         super().__init__()
-        self.conversation_id, self.turn = conversation_id, turn
+        self.conversation_id, self.turn, self.search = conversation_id, turn, search
 
 
 class FeedbackChanged(Message):
@@ -63,3 +63,11 @@ class ShowMatrix(Message):
     def __init__(self, agent_id: str) -> None:
         super().__init__()
         self.agent_id = agent_id
+
+
+class CopyText(Message):
+    """Put this text on the clipboard (OSC 52); ``what`` names it in the notification ("the prompt")."""
+
+    def __init__(self, text: str, what: str) -> None:
+        super().__init__()
+        self.text, self.what = text, what

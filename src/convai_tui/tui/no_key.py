@@ -13,7 +13,8 @@ from textual.widgets import Footer, Static
 class NoKeyScreen(Screen):
     """Shown instead of the app when no API key is configured."""
 
-    BINDINGS = [Binding("q", "app.quit", "Quit"), Binding("escape", "app.quit", "Quit", show=False)]
+    BINDINGS = [Binding("q", "app.quit", "Quit", tooltip="Quit (then set a key, or try --demo)"),
+                Binding("escape", "app.quit", "Quit", show=False, tooltip="Quit (then set a key, or try --demo)")]
 
     def compose(self) -> ComposeResult:
         t = Text()
@@ -29,4 +30,4 @@ class NoKeyScreen(Screen):
         t.append("The key is never written to disk, logs or screenshots.", style="dim")
         with Vertical(classes="dialog"):
             yield Static(t)
-        yield Footer()
+        yield Footer(compact=True)

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from ...textutil import one_line
+from ..widgets.fields import Field
 
 if TYPE_CHECKING:
     from ...api.models import Conversation
@@ -36,13 +37,13 @@ class CreateTestScreen(ModalScreen[dict | None]):
             yield Label(Text(f"Chat history: turns 0–{self.upto}, ending with the caller saying: "
                              f"“{one_line(last_user, 80)}”", style="dim"))
             yield Label("Name")
-            yield Input(value=one_line(f"From {self.conv.conversation_id[:14]} turn {self.upto}", 60), id="ct-name")
+            yield Field(value=one_line(f"From {self.conv.conversation_id[:14]} turn {self.upto}", 60), id="ct-name")
             yield Label("Success condition (what the next agent reply must do)")
-            yield Input(placeholder="e.g. The agent confirms the booking time.", id="ct-condition")
+            yield Field(placeholder="e.g. The agent confirms the booking time.", id="ct-condition")
             yield Label("Success example (optional)")
-            yield Input(id="ct-success")
+            yield Field(id="ct-success")
             yield Label("Failure example (optional)")
-            yield Input(id="ct-failure")
+            yield Field(id="ct-failure")
             yield Label("", id="ct-error", classes="error")
             with Horizontal(classes="buttons"):
                 yield Button("Create (ctrl+s)", variant="primary", id="ct-create")

@@ -9,13 +9,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
 from ...api.errors import ConvAIError
 from ...services.conversations import ConversationFilter
 from ...textutil import one_line
 from ...timeline import mark
+from ..widgets.loading import loaded
 from ..messages import OpenTranscript
+from ..widgets.fields import Field
 from ..widgets.render import mmss, result_text, short_when
 from ..widgets.status import StatusLine
 from ..widgets.vtable import Column, VirtualTable
@@ -37,10 +40,13 @@ FEEDBACK_CELL = {"like": Text("▲ up", style="green"), "dislike": Text("▼ dow
 
 
 class ConversationsPane(Vertical):
+    ALLOW_MAXIMIZE = False  # zoom maximizes the pane's frame
     BINDINGS = [
-        Binding("slash", "focus_search", "Search", key_display="/"),
-        Binding("f", "cycle_success", "Filter"),
-        Binding("ctrl+r", "refresh", "Refresh"),
+        Binding("slash", "focus_search", "Search", key_display="/",
+                tooltip="Search the conversations (combines with the filters; Enter searches, ↓ goes to the results)"),
+        Binding("f", "cycle_success", "Filter", tooltip="Cycle the result filter (any, successful, failed, unknown)"),
+        Binding("ctrl+r", "refresh", "Refresh", tooltip="Reload the list"),
+        Binding("down", "results", "Results", show=False, tooltip="From the search box: to the results"),
     ]
 
     def __init__(self, session: Session, first_rows: asyncio.Event, **kw: Any) -> None:
@@ -57,6 +63,8 @@ class ConversationsPane(Vertical):
         self.generation = 0  # bumps on every reset: stale pages are dropped
         self.loaded = 0
         self._filters_mounted = False
+        self._filters_mounting = False
+        self._focus_results = False
         self._applied = ConversationFilter()  # the filters the rows on screen were loaded with
 
     def compose(self) -> ComposeResult:
@@ -74,40 +82,45 @@ class ConversationsPane(Vertical):
     async def mount_filters(self) -> None:
         """Mount the search box and the filter Selects (idempotent). The app calls this right
         after the first rows are painted, or after a moment when the API is slow."""
-        if self._filters_mounted:
+        if self._filters_mounting:
             return
-        self._filters_mounted = True
+        self._filters_mounting = True
         await self.query_one("#conv-filters", Horizontal).mount_all([
-            Input(placeholder="Search messages…", id="conv-search"),
-            Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success"),
-            Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date"),
-            Select(RATING_OPTIONS, value="", allow_blank=False, id="conv-rating"),
+            Field(placeholder="/ Search…", id="conv-search", compact=True),
+            Select(SUCCESS_OPTIONS, value="", allow_blank=False, id="conv-success", compact=True),
+            Select(DATE_OPTIONS, value=0, allow_blank=False, id="conv-date", compact=True),
+            Select(RATING_OPTIONS, value="", allow_blank=False, id="conv-rating", compact=True),
         ])
+        # Only now: until a Select has mounted, its value reads as blank (a list reloaded in
+        # between asked the API for "the last <blank> days" and crashed the app).
+        self._filters_mounted = True
 
     def on_mount(self) -> None:
-        self._set_columns(search=False)
+        self._set_columns()
         self.table.loading = True
 
     @property
     def table(self) -> VirtualTable:
         return self.query_one("#conv-table", VirtualTable)
 
-    def _set_columns(self, search: bool) -> None:
-        if search:
-            cols = [Column("start", "Start", 11), Column("turn", "Turn", 4), Column("match", "Match")]
-        else:
-            cols = [Column("start", "Start", 11), Column("dur", "Dur", 5), Column("result", "Result", 9),
-                    Column("title", "Title"), Column("lang", "Lang", 4), Column("feedback", "Rating", 6)]
-        self.table.set_columns(cols)
+    def focus_home(self) -> Widget:
+        return self.table
+
+    def _set_columns(self) -> None:
+        self.table.set_columns([Column("start", "Start", 11), Column("dur", "Dur", 5), Column("result", "Result", 9),
+                                Column("title", "Title"), Column("lang", "Lang", 4), Column("feedback", "Rating", 6)])
 
     # ------------------------------------------------------------------ loading
     def filters(self) -> ConversationFilter:
+        search = self.search_text or None
         if not self._filters_mounted:
-            return ConversationFilter()  # the Selects' defaults: any result, any date, any rating
-        s = self.query_one("#conv-success", Select).value
-        d = self.query_one("#conv-date", Select).value
-        r = self.query_one("#conv-rating", Select).value
-        return ConversationFilter(success=s or None, since_days=d or None, rating=r or None)  # type: ignore[arg-type]
+            return ConversationFilter(search=search)  # the Selects' defaults: any result, any date, any rating
+        def value(wid: str) -> Any:
+            v = self.query_one(wid, Select).value
+            return None if v is Select.NULL else v or None
+
+        return ConversationFilter(success=value("#conv-success"), since_days=value("#conv-date"),
+                                  rating=value("#conv-rating"), search=search)
 
     def load_agent(self, agent_id: str) -> None:
         if self.agent_id == agent_id and self.loaded:
@@ -124,7 +137,7 @@ class ConversationsPane(Vertical):
         self.has_more = True
         self.fetching = False
         self.loaded = 0
-        self._set_columns(search=bool(self.search_text))
+        self.table.clear()
         self.table.loading = True
         self.fetch_page()
 
@@ -140,20 +153,14 @@ class ConversationsPane(Vertical):
         first = not self.first_rows.is_set()
         if first:
             mark("first-page-request")
-        page: Any
         try:
-            if self.search_text:
-                page = await self.session.conversations.search_page(agent_id, self.search_text, cursor=self.cursor,
-                                                                    page_size=PAGE)
-                items: list[Any] = page.results
-            else:
-                page = await self.session.conversations.page(agent_id, cursor=self.cursor, page_size=PAGE,
-                                                             filters=self._applied)
-                items = page.conversations
+            page = await self.session.conversations.page(agent_id, cursor=self.cursor, page_size=PAGE,
+                                                         filters=self._applied)
+            items = page.conversations
         except ConvAIError as exc:
             if gen == self.generation and self.is_mounted:
                 self.fetching = False
-                self.table.loading = False
+                loaded(self.table)
                 status.update(Text(f"Error: {exc}", style="red"))
                 self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
             self.first_rows.set()
@@ -162,16 +169,23 @@ class ConversationsPane(Vertical):
             mark("first-page-received")
         if gen != self.generation or not self.is_mounted:
             return  # the filters changed (or the app closed) while this page was in flight
-        self.table.loading = False
-        if self.screen.focused is None:  # the table could not take focus while it was covered
+        loaded(self.table)
+        # the table could not take focus while it was covered (but not if another pane is in front now);
+        # after a search it takes focus once the results are in
+        if (self._focus_results and self.app.focused is not None and self.app.focused.id == "conv-search") or (
+                self.screen.focused is None
+                and all(n.display for n in self.ancestors_with_self if isinstance(n, Widget))):
             self.table.focus()
+        self._focus_results = False
         self._add_rows(items)
         self.cursor = page.next_cursor
         self.has_more = bool(page.has_more and page.next_cursor)
         self.fetching = False
         self.loaded += len(items)
         more = " · scroll for more" if self.has_more else ""
-        what = f"matches for “{one_line(self.search_text, 30)}”" if self.search_text else "conversations"
+        what = "conversations"
+        if self._applied.search:
+            what += f" matching “{one_line(self._applied.search, 30)}”"
         status.update(f"{self.loaded:,} {what}{more}" if self.loaded else f"No {what}.")
         if first:
             self.call_after_refresh(mark, "first-rows-painted")
@@ -181,13 +195,7 @@ class ConversationsPane(Vertical):
             self.fetch_page()
 
     def _add_rows(self, items: list[Any]) -> None:
-        if self.search_text:
-            rows = [(f"{r.conversation_id}#{r.transcript_index}",
-                     [Text(short_when(r.conversation_start_time_unix_secs)), Text(str(r.transcript_index)),
-                      Text(one_line(r.chunk_text, 200))]) for r in items]
-        else:
-            rows = [(c.conversation_id, list(self._row(c))) for c in items]
-        self.table.add_rows(rows)
+        self.table.add_rows((c.conversation_id, list(self._row(c))) for c in items)
 
     @staticmethod
     def _row(c: ConversationSummary) -> tuple[Any, ...]:
@@ -204,7 +212,7 @@ class ConversationsPane(Vertical):
                 Text(one_line(c.call_summary_title or "", 60)), Text(one_line(c.main_language or "", 4)), feedback)
 
     def set_feedback(self, conversation_id: str, value: str | None) -> None:
-        if self.search_text or conversation_id not in self.table.index:
+        if conversation_id not in self.table.index:
             return
         self.table.update_cell(conversation_id, "feedback", FEEDBACK_CELL.get(value or "", Text("")))
 
@@ -216,8 +224,8 @@ class ConversationsPane(Vertical):
 
     @on(VirtualTable.Selected, "#conv-table")
     def _selected(self, event: VirtualTable.Selected) -> None:
-        conv_id, _, turn = event.key.partition("#")
-        self.post_message(OpenTranscript(conv_id, int(turn) if turn else None))
+        # the transcript opens with the list's search term highlighted (n/N: its hits)
+        self.post_message(OpenTranscript(event.key, None, search=self._applied.search or ""))
 
     @on(Select.Changed)
     def _filter_changed(self, event: Select.Changed) -> None:
@@ -229,12 +237,23 @@ class ConversationsPane(Vertical):
     @on(Input.Submitted, "#conv-search")
     def _search(self, event: Input.Submitted) -> None:
         self.search_text = event.value.strip()
-        self.reset()
-        self.table.focus()
+        if self.filters() != self._applied:
+            self.reset()
+            self._focus_results = True  # the results take focus when they arrive (the table is covered now)
+        else:
+            self.table.focus()
 
     def action_focus_search(self) -> None:
         if self._filters_mounted:
             self.query_one("#conv-search", Input).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "results":  # ↓ from the search box (elsewhere ↓ is the focused widget's)
+            return self.app.focused is not None and self.app.focused.id == "conv-search"
+        return True
+
+    def action_results(self) -> None:
+        self.table.focus()
 
     def action_cycle_success(self) -> None:
         if not self._filters_mounted:

@@ -6,17 +6,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
 
 from ...api.errors import ConvAIError
 from ...services.errors import UsageError
 from ...textutil import one_line, safe
-from ..messages import AgentChanged, FeedbackChanged, UseAsHistory
+from ..widgets.loading import loaded
+from ..messages import AgentChanged, CopyText, FeedbackChanged, UseAsHistory
+from ..widgets.fields import Field
 from ..widgets.render import analysis_text, mmss, when
 from ..widgets.transcript_view import TranscriptView
 from .create_test import CreateTestScreen
@@ -28,18 +31,26 @@ if TYPE_CHECKING:
 
 class TranscriptScreen(Screen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("t", "test_from_turn", "Test from here"),
-        Binding("h", "use_as_history", "Use as sim history"),
-        Binding("l", "feedback('like')", "Like"),
-        Binding("d", "feedback('dislike')", "Dislike"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the panes"),
+        Binding("slash", "search", "Search", key_display="/",
+                tooltip="Search this transcript (Enter: find; n / N: next / previous hit)"),
+        Binding("n", "next_hit(1)", "Next hit", show=False, tooltip="Next search hit"),
+        Binding("N", "next_hit(-1)", "Prev hit", show=False, tooltip="Previous search hit"),
+        Binding("t", "test_from_turn", "Test", tooltip="Make the history up to this turn a test"),
+        Binding("h", "use_as_history", "History",
+                tooltip="Make the history up to this turn the partial history of the current scenario"),
+        Binding("l", "feedback('like')", "Like", tooltip="Like the call"),
+        Binding("d", "feedback('dislike')", "Dislike", tooltip="Dislike the call"),
+        Binding("c", "copy_turn", "Copy", tooltip="Copy the highlighted turn (OSC 52)"),
+        Binding("C", "copy_all", "Copy all", show=False, tooltip="Copy the whole transcript (OSC 52)"),
     ]
 
-    def __init__(self, session: Session, conversation_id: str, turn: int | None = None) -> None:
+    def __init__(self, session: Session, conversation_id: str, turn: int | None = None, search: str = "") -> None:
         super().__init__()
         self.session = session
         self.conversation_id = conversation_id
         self.start_turn = turn
+        self.search = search
         self.conv: Conversation | None = None
         self.feedback: str | None = None
 
@@ -52,7 +63,78 @@ class TranscriptScreen(Screen):
             with VerticalScroll(id="tr-side") as side:
                 side.border_title = "Analysis"
                 yield Static("", id="tr-analysis")
-        yield Footer()
+        yield Field(placeholder="Search this transcript… (Enter: find · Esc: back)", id="tr-search", compact=True,
+                    classes="-hidden")
+        yield Footer(compact=True)
+
+    @property
+    def view(self) -> TranscriptView:
+        return self.query_one("#tr-turns", TranscriptView)
+
+    def focus_home(self) -> Widget:
+        return self.view
+
+    # ------------------------------------------------------------------ search
+    def action_search(self) -> None:
+        box = self.query_one("#tr-search", Field)
+        box.set_class(False, "-hidden")
+        box.focus()
+
+    @on(Input.Submitted, "#tr-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.apply_search(event.value.strip())
+        self.view.focus()
+
+    @on(Field.Blurred, "#tr-search")
+    def _search_left(self) -> None:
+        self.query_one("#tr-search").set_class(True, "-hidden")
+
+    def apply_search(self, term: str) -> None:
+        view = self.view
+        self.search = term
+        hits = view.set_search(term)
+        if term and hits:
+            cur = view.highlighted if view.highlighted is not None else -1
+            if cur not in hits:
+                view.next_hit(1)
+        self._search_status()
+
+    def _search_status(self) -> None:
+        view = self.view
+        if not self.search:
+            view.border_subtitle = ""
+            return
+        hits = view.hits()
+        if not hits:
+            view.border_subtitle = f"“{one_line(self.search, 24)}”: no hits"
+            return
+        at = f"{hits.index(view.highlighted) + 1}/" if view.highlighted in hits else ""
+        view.border_subtitle = f"“{one_line(self.search, 24)}”: {at}{len(hits)} turns · n/N"
+
+    def action_next_hit(self, direction: int) -> None:
+        if not self.search:
+            self.app.notify("Press / to search this transcript first.")
+            return
+        if self.view.next_hit(direction) is None:
+            self.app.notify(f"No turn holds “{one_line(self.search, 40)}”.", markup=False)
+        self._search_status()
+
+    @on(TranscriptView.Highlighted, "#tr-turns")
+    def _turn_moved(self) -> None:
+        if self.search:
+            self._search_status()
+
+    # ------------------------------------------------------------------ copy
+    def action_copy_turn(self) -> None:
+        i = self._turn()
+        if self.conv is None or i is None:
+            return
+        self.post_message(CopyText(self.view.turn_text(i), f"turn {i}"))
+
+    def action_copy_all(self) -> None:
+        if self.conv is None:
+            return
+        self.post_message(CopyText(self.view.all_text(), f"the transcript ({len(self.conv.transcript)} turns)"))
 
     def on_mount(self) -> None:
         self.query_one("#tr-turns").loading = True
@@ -71,7 +153,7 @@ class TranscriptScreen(Screen):
         except ConvAIError as exc:
             if self.closed:
                 return
-            self.query_one("#tr-turns").loading = False
+            loaded(self.query_one("#tr-turns"))
             self.query_one("#tr-header", Static).update(
                 Text(f"Could not load the conversation: {safe(str(exc))}", style="red"))
             self.app.notify(str(exc), title="Transcript", severity="error", markup=False)
@@ -102,10 +184,13 @@ class TranscriptScreen(Screen):
         self.query_one("#tr-header", Static).update(self._header())
         view = self.query_one("#tr-turns", TranscriptView)
         view.set_turns(conv.transcript)
-        view.loading = False
+        loaded(view)
         self.query_one("#tr-analysis", Static).update(analysis_text(conv.analysis))
         if conv.transcript:
             view.highlighted = min(self.start_turn or 0, len(conv.transcript) - 1)
+        if self.search:
+            self.query_one("#tr-search", Field).load(self.search)
+            self.apply_search(self.search)
         view.focus()
 
     def _turn(self) -> int | None:

@@ -6,17 +6,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Input, Label, TextArea
 
 from ...api.errors import ConvAIError
 from ...services.errors import ConflictError, UsageError
 from ...workspace.errors import WorkspaceError
 from ...workspace.versions import PromptDraft, PromptVersion, agent_draft
-from ..messages import AgentChanged
+from ...textutil import one_line
+from ..widgets.loading import loaded
+from ..messages import AgentChanged, CopyText
+from ..widgets.fields import Field, TextEditor, is_text_widget
 from ..widgets.status import StatusLine
 from .versions import VersionsScreen
 
@@ -25,12 +29,12 @@ if TYPE_CHECKING:
     from ...services.session import Session
 
 
-class PromptEditor(TextArea):
-    """TextArea plus document start/end keys."""
+class PromptEditor(TextEditor):
+    """The system prompt: soft wrap, line numbers, Tab indents; document start/end keys."""
 
     BINDINGS = [
-        Binding("ctrl+home", "document_start", "Start", show=False),
-        Binding("ctrl+end", "document_end", "End", show=False),
+        Binding("ctrl+home", "document_start", "Start", show=False, tooltip="Start of the prompt"),
+        Binding("ctrl+end", "document_end", "End", show=False, tooltip="End of the prompt"),
     ]
 
     def action_document_start(self) -> None:
@@ -40,37 +44,76 @@ class PromptEditor(TextArea):
         self.move_cursor(self.document.end)
 
 
-class PromptPane(Vertical):
+class FirstMessage(TextEditor):
+    """The first message: wraps to show all of it (up to a few rows, then scrolls). Enter moves on
+    to the next field (a newline pasted in is kept)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__("", soft_wrap=True, compact=True, tab_behavior="focus", **kw)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # (Textual calls each class's _on_key in turn: TextEditor's runs after this one.)
+        if event.key == "enter" and self.app.focused is self:
+            event.stop()
+            event.prevent_default()
+            self.screen.focus_next()
+
+
+class PromptPane(Vertical, can_focus=True):
+    """Focus rests on the pane itself after Esc from a field (its single-letter keys work there)."""
+
+    ALLOW_MAXIMIZE = False  # zoom maximizes the pane's frame
     BINDINGS = [
-        Binding("ctrl+s", "save_version", "Save version"),
-        Binding("ctrl+o", "versions", "Versions"),
-        Binding("f3", "diff", "Diff"),
-        Binding("f4", "push", "Push"),
-        Binding("f5", "pull", "Pull"),
-        Binding("ctrl+u", "revert", "Revert", show=False),
+        Binding("ctrl+s", "save_version", "Save", tooltip="Save the editor as a new version, with an optional message"),
+        Binding("ctrl+o", "versions", "Versions", tooltip="Saved versions: restore one (asks first over unsaved edits)"),
+        Binding("f3", "diff", "Diff", tooltip="Side-by-side diff of any two versions, the remote or the editor"),
+        Binding("f4", "push", "Push", show=False, tooltip="Push the editor's prompt to the branch pulled from"),
+        Binding("f5", "pull", "Pull", show=False, tooltip="Pull the remote prompt (as a version) and the tests"),
+        Binding("ctrl+r", "revert", "Revert", show=False, tooltip="Back to the last saved version (asks first)"),
+        Binding("e", "external_editor", "$EDITOR", tooltip="Edit the prompt in $VISUAL / $EDITOR (vim, nano, emacs…): "
+                "it comes back as an unsaved edit"),
+        Binding("c", "copy", "Copy", show=False, tooltip="Copy the prompt (OSC 52)"),
+        Binding("enter,i", "edit", "Edit", tooltip="Back into the prompt editor"),
     ]
     AUTOSAVE_SECONDS = 2.0
+    _HOME_ONLY = {"external_editor", "copy", "edit"}  # letter keys: they type while a field has focus
 
     def __init__(self, session: Session, **kw: Any) -> None:
         super().__init__(**kw)
         self.session = session
         self.agent: Agent | None = None
         self.remote: PromptDraft | None = None
-        self.baseline: PromptDraft | None = None  # what "unmodified" means: last loaded or saved
+        self.baseline: PromptDraft | None = None  # what "unmodified" means: last loaded, saved or restored
         self._loading = False
         self._autosaved: PromptDraft | None = None
 
     def compose(self) -> ComposeResult:
         yield PromptEditor("", id="prompt-text", soft_wrap=True, show_line_numbers=True, tab_behavior="indent")
-        with Horizontal(classes="fields"):
-            yield Input(placeholder="First message", id="prompt-first", classes="wide")
-            yield Input(placeholder="llm", id="prompt-llm", classes="llm")
-            yield Input(placeholder="temp", id="prompt-temp", classes="temp")
+        with Horizontal(classes="field-row"):
+            yield Label("First message", classes="field-label")
+            yield FirstMessage(id="prompt-first")
+        with Horizontal(classes="field-row"):
+            yield Label("LLM", classes="field-label")
+            yield Field(id="prompt-llm", compact=True, classes="llm")
+            yield Label("Temp", classes="field-label")
+            yield Field(id="prompt-temp", compact=True, classes="temp")
         yield StatusLine("Waiting for the agent…", id="prompt-status")
 
     def on_mount(self) -> None:
         self.query_one("#prompt-text", TextArea).loading = True
         self.set_interval(self.AUTOSAVE_SECONDS, self._autosave)
+
+    def focus_home(self) -> Widget:
+        return self
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self._HOME_ONLY:
+            return not is_text_widget(self.app.focused)
+        return True
+
+    @property
+    def editor(self) -> PromptEditor:
+        return self.query_one("#prompt-text", PromptEditor)
 
     # ------------------------------------------------------------------ state
     def _notify_problems(self) -> None:
@@ -80,6 +123,7 @@ class PromptPane(Vertical):
         ws.problems.clear()
 
     def load_agent(self, agent: Agent) -> None:
+        first = self.agent is None
         self.agent = agent
         remote = agent_draft(agent)
         self.remote = remote
@@ -90,10 +134,12 @@ class PromptPane(Vertical):
             self.app.notify(str(exc), title="Workspace", severity="error", markup=False)
         if note:
             self.app.notify(note, title="Remote changed", severity="warning", markup=False)
-        self.set_draft(remote)
+        self.set_draft(remote, fresh=True)
         self.baseline = remote
         self._autosaved = remote
-        self.query_one("#prompt-text", TextArea).loading = False
+        loaded(self.editor)
+        if first and self.app.focused is self:  # the pane was asked for before its prompt arrived
+            self.screen.set_focus(self.editor)
         self._update_status()
         self._offer_draft(agent.agent_id)
         self._notify_problems()
@@ -139,13 +185,27 @@ class PromptPane(Vertical):
             return
         self._autosaved = d
 
-    def set_draft(self, d: PromptDraft) -> None:
+    def set_draft(self, d: PromptDraft, *, fresh: bool = False) -> None:
+        """Show ``d`` in the editor and fields. ``fresh``: a new start (no undo back past it); otherwise
+        the change is an edit like any other, and ctrl+z in the editor brings the previous text back."""
         self._loading = True
-        ta = self.query_one("#prompt-text", TextArea)
-        ta.load_text(d.prompt)
-        self.query_one("#prompt-first", Input).value = d.first_message
-        self.query_one("#prompt-llm", Input).value = d.llm
-        self.query_one("#prompt-temp", Input).value = "" if d.temperature is None else f"{d.temperature:g}"
+        ta = self.editor
+        if fresh:
+            ta.load_text(d.prompt)
+        elif ta.text != d.prompt:
+            ta.replace(d.prompt, (0, 0), ta.document.end)
+        first = self.query_one("#prompt-first", FirstMessage)
+        if fresh:
+            first.load_text(d.first_message)
+        elif first.text != d.first_message:
+            first.replace(d.first_message, (0, 0), first.document.end)  # undoable, as the editor
+        temp = "" if d.temperature is None else f"{d.temperature:g}"
+        for wid, value in (("#prompt-llm", d.llm), ("#prompt-temp", temp)):
+            field = self.query_one(wid, Field)
+            if fresh:
+                field.load(value)
+            elif field.value != value:
+                field.value = value
         self._loading = False
         self._update_status()
 
@@ -162,8 +222,8 @@ class PromptPane(Vertical):
             else:
                 if strict and not 0.0 <= temp <= 2.0:
                     raise UsageError("temperature must be between 0 and 2")
-        return PromptDraft(prompt=self.query_one("#prompt-text", TextArea).text,
-                           first_message=self.query_one("#prompt-first", Input).value,
+        return PromptDraft(prompt=self.editor.text,
+                           first_message=self.query_one("#prompt-first", FirstMessage).text,
                            llm=self.query_one("#prompt-llm", Input).value.strip(), temperature=temp)
 
     @property
@@ -177,23 +237,55 @@ class PromptPane(Vertical):
         d = self.current_draft()
         same_as_remote = self.remote is not None and d == self.remote
         t = Text()
-        t.append(f"{len(versions)} version(s) · ")
         t.append("matches remote" if same_as_remote else "differs from remote",
                  style="green" if same_as_remote else "yellow")
-        t.append(f" · {len(d.prompt):,} chars, {d.prompt.count(chr(10)) + 1:,} lines", style="dim")
+        t.append(f" · {len(versions)} version{'s' if len(versions) != 1 else ''}")
+        t.append(f" · {d.prompt.count(chr(10)) + 1:,} lines, {len(d.prompt):,} chars", style="dim")
         self.query_one("#prompt-status", Label).update(t)
         frame = self.parent
         if frame is not None:  # the "Prompt" pane frame carries the dirty marker
             frame.border_subtitle = "● modified" if self.dirty else ""
 
-    @on(TextArea.Changed, "#prompt-text")
-    @on(Input.Changed, "#prompt-first, #prompt-llm, #prompt-temp")
+    @on(TextArea.Changed, "#prompt-text, #prompt-first")
+    @on(Input.Changed, "#prompt-llm, #prompt-temp")
     def _changed(self) -> None:
         if not self._loading:
             self._update_status()
 
     # ------------------------------------------------------------------ actions
-    def action_save_version(self) -> PromptVersion | None:
+    def action_edit(self) -> None:
+        self.editor.focus()
+
+    def action_copy(self) -> None:
+        self.post_message(CopyText(self.editor.text, "the prompt"))
+
+    def action_save_version(self) -> None:
+        """Ask for an optional message, then save (Enter with nothing saves without one)."""
+        if self.agent is None:
+            return
+        prompts = self.session.prompts
+        try:
+            d = self.current_draft(strict=True)
+        except UsageError as exc:
+            self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
+            return
+        versions = prompts.versions(self.agent.agent_id)
+        if versions and versions[-1].draft == d:
+            self.app.notify(f"No changes since {versions[-1].label}.")
+            self._mark_saved(d)
+            return
+        from .save import SaveVersionScreen
+
+        number = (versions[-1].number + 1) if versions else 1
+
+        def answer(message: str | None) -> None:
+            if message is not None:
+                self.save_version(message)
+
+        self.app.push_screen(SaveVersionScreen(f"v{number}"), answer)
+
+    def save_version(self, message: str = "") -> PromptVersion | None:
+        """Keep the editor's content as a new version now (with ``message`` in its file)."""
         if self.agent is None:
             return None
         prompts = self.session.prompts
@@ -202,21 +294,20 @@ class PromptPane(Vertical):
         except UsageError as exc:
             self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
             return None
-        versions = prompts.versions(self.agent.agent_id)
-        if versions and versions[-1].draft == d:
-            self.app.notify(f"No changes since {versions[-1].label}.")
-            return versions[-1]
         try:
-            v = prompts.save_version(self.agent.agent_id, d)
+            v = prompts.save_version(self.agent.agent_id, d, message=message)
             prompts.autosave_draft(self.agent.agent_id, None)
         except WorkspaceError as exc:
             self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
             return None
+        self._mark_saved(d)
+        self.app.notify(f"Saved {v.label}" + (f": {one_line(message, 60)}" if message else "") + ".", markup=False)
+        return v
+
+    def _mark_saved(self, d: PromptDraft) -> None:
         self._autosaved = d
         self.baseline = d
         self._update_status()
-        self.app.notify(f"Saved {v.label}.")
-        return v
 
     def action_versions(self) -> None:
         if self.agent is None:
@@ -224,10 +315,52 @@ class PromptPane(Vertical):
 
         def restore(v: PromptVersion | None) -> None:
             if v is not None:
-                self.set_draft(v.draft)
-                self.app.notify(f"Restored {v.label} into the editor (not saved yet).")
+                self._restore(v)
 
         self.app.push_screen(VersionsScreen(self.session.prompts.versions(self.agent.agent_id)), restore)
+
+    def _restore(self, v: PromptVersion) -> None:
+        """Restore a version into the editor; over unsaved edits, ask first (save them, discard, cancel)."""
+        def go(choice: str | None) -> None:
+            if choice == "save" and self.save_version("before restoring " + v.label) is None:
+                return  # not saved: keep the edits, restore nothing
+            if choice in ("save", "discard", "go"):
+                self.set_draft(v.draft)
+                self._mark_saved(v.draft)
+                self.app.notify(f"Restored {v.label} into the editor (ctrl+z in the editor brings your text back).")
+
+        if not self.dirty:
+            go("go")
+            return
+        from ..widgets.dialogs import ChoiceScreen
+
+        self.app.push_screen(ChoiceScreen(
+            f"Restore {v.label}?",
+            f"The editor has unsaved edits. Restoring {v.label} replaces them.",
+            [("save", "Save my edits as a version, then restore", "primary"),
+             ("discard", "Discard my edits and restore", "error"), ("cancel", "Cancel", "default")]), go)
+
+    # ------------------------------------------------------------------ $EDITOR
+    def action_external_editor(self) -> None:
+        """Open the prompt in $VISUAL / $EDITOR, like ``git commit``: the app steps aside, the editor runs
+        in this terminal, and what it saves comes back as an unsaved edit."""
+        from .external import edit_externally
+
+        if self.agent is None:
+            return
+        result = edit_externally(self.app, self.editor.text)
+        if result.error:
+            self.app.notify(result.error, title="$EDITOR", severity="error", markup=False, timeout=12)
+            return
+        if result.text is None or result.text == self.editor.text:
+            self.app.notify("No change from the editor.")
+            return
+        ta = self.editor
+        ta.replace(result.text, (0, 0), ta.document.end)
+        self._update_status()
+        ta.focus()
+        self.app.notify(f"The prompt from {result.editor} is in the editor, not saved yet (ctrl+s saves, "
+                        "ctrl+z undoes).", markup=False)
 
     # ------------------------------------------------------------------ diff, pull, push
     def diff_choices(self) -> list[tuple[str, str, PromptDraft]]:
@@ -343,6 +476,20 @@ class PromptPane(Vertical):
         self.post_message(AgentChanged(agent_id))
 
     def action_revert(self) -> None:
-        if self.baseline is not None:
-            self.set_draft(self.baseline)
-            self.app.notify("Reverted to the last saved version.")
+        if self.baseline is None:
+            return
+        if not self.dirty:
+            self.app.notify("Nothing to revert: the editor holds the last saved version.")
+            return
+        baseline = self.baseline
+
+        def go(choice: str | None) -> None:
+            if choice == "discard":
+                self.set_draft(baseline)
+                self.app.notify("Reverted to the last saved version (ctrl+z in the editor brings your text back).")
+
+        from ..widgets.dialogs import ChoiceScreen
+
+        self.app.push_screen(ChoiceScreen("Revert?", "Discard your unsaved edits and go back to the last saved "
+                                          "version?", [("discard", "Discard my edits", "error"),
+                                                       ("cancel", "Cancel", "default")]), go)

@@ -10,7 +10,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -21,6 +22,7 @@ from ...services.targets import RunTarget
 from ...textutil import one_line, safe
 from ...workspace.errors import WorkspaceError
 from ...workspace.scenarios import Scenario, builtin_scenarios
+from ..messages import CopyText
 from ..widgets.render import RESULT_ICON, RESULT_STYLE, analysis_text, result_text
 from ..widgets.status import StatusLine
 from ..widgets.targets import TargetChoice, choice_for, fill_targets
@@ -42,6 +44,7 @@ class SimRun:
         self.head = pane.query_one(f"#sim-head-{lane_id}", Static)
         self.view = pane.query_one(f"#sim-turns-{lane_id}", TranscriptView)
         self.analysis = pane.query_one(f"#sim-analysis-{lane_id}", Static)
+        self.analysis_box = pane.query_one(f"#sim-analysis-box-{lane_id}")
         self.notes: list[Text] = []
         self.analysis_rich: Text | None = None
         self.target = target
@@ -68,11 +71,14 @@ class SimRun:
 
 
 class SimulationPane(Vertical):
+    ALLOW_MAXIMIZE = False  # zoom maximizes the pane's frame
     BINDINGS = [
-        Binding("r", "run", "Run"),
-        Binding("b", "ab", "A/B"),
-        Binding("x", "cancel", "Cancel"),
-        Binding("e", "edit", "Edit scenario"),
+        Binding("r", "run", "Run", tooltip="Run the scenario against the target"),
+        Binding("b", "ab", "A/B", tooltip="Run the scenario against two targets side by side"),
+        Binding("x", "cancel", "Cancel", tooltip="Cancel the running simulation (closes the stream)"),
+        Binding("e", "edit", "Scenario", tooltip="Edit the scenario (persona, mocks, criteria, history, limit)"),
+        Binding("v", "toggle_analysis", "Analysis", tooltip="Show or hide the analysis under the turns"),
+        Binding("c", "copy", "Copy", show=False, tooltip="Copy the run: its turns and analysis (OSC 52)"),
     ]
 
     def __init__(self, session: Session, **kw: Any) -> None:
@@ -83,24 +89,50 @@ class SimulationPane(Vertical):
         self.lanes: dict[str, SimRun] = {}
         self.sim_workers: list[Worker] = []
         self.targets: list[TargetChoice] = []
+        self.show_analysis = True
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="controls"):
-            yield Select(self._scenario_options(), value=0, allow_blank=False, id="sim-scenario")
-            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="sim-target")
-            yield Button("Run", id="sim-run", variant="primary")
-            yield Button("A/B", id="sim-ab")
-        yield StatusLine("Pick a scenario and press r to run it (e to edit it).", id="sim-status")
+            yield Select(self._scenario_options(), value=0, allow_blank=False, id="sim-scenario", compact=True)
+            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="sim-target",
+                         compact=True)
+            yield Button("Run", id="sim-run", variant="primary", compact=True)
+            yield Button("A/B", id="sim-ab", compact=True)
+        yield StatusLine("Pick a scenario, r runs it (e edits it).", id="sim-status")
         with Horizontal(id="sim-lanes"):
             for lane_id in "ab":
                 with Vertical(id=f"sim-lane-{lane_id}", classes="lane" + (" -hidden" if lane_id == "b" else "")):
                     yield Static("", id=f"sim-head-{lane_id}", classes="lane-head")
-                    yield TranscriptView(id=f"sim-turns-{lane_id}", classes="lane-turns")
-                    yield Static("", id=f"sim-analysis-{lane_id}", classes="lane-analysis")
-        yield Static("", id="sim-compare", classes="-hidden")
+                    yield TranscriptView(id=f"sim-turns-{lane_id}", classes="lane-turns", follow=True)
+                    # the analysis takes at most part of the lane and scrolls: the turns keep most of it
+                    with VerticalScroll(id=f"sim-analysis-box-{lane_id}", classes="lane-analysis -hidden"):
+                        yield Static("", id=f"sim-analysis-{lane_id}")
+        with VerticalScroll(id="sim-compare-box", classes="-hidden"):
+            yield Static("", id="sim-compare")
 
     def on_mount(self) -> None:
         self.set_interval(0.1, self._tick)
+
+    def focus_home(self) -> Widget:
+        return self.query_one("#sim-turns-a")
+
+    def action_toggle_analysis(self) -> None:
+        self.show_analysis = not self.show_analysis
+        for lane in self.lanes.values():
+            lane.analysis_box.set_class(not (self.show_analysis and lane.analysis_rich is not None), "-hidden")
+        self.app.notify("Analysis shown." if self.show_analysis else "Analysis hidden (v shows it).")
+
+    def action_copy(self) -> None:
+        if not self.lanes:
+            self.app.notify("Nothing to copy yet: run a simulation first (r).")
+            return
+        parts = []
+        for lane_id, lane in self.lanes.items():
+            head = f"{lane_id.upper()}: " if len(self.lanes) > 1 else ""
+            parts.append(f"{head}{self.scenario.name} against {lane.label}\n{lane.view.all_text()}")
+            if lane.analysis_rich is not None:
+                parts.append(lane.analysis_rich.plain.rstrip())
+        self.post_message(CopyText("\n\n".join(parts), "the simulation"))
 
     def _scenario_options(self) -> list[tuple[Text, int]]:
         return [(Text(one_line(s.name, 40)), i) for i, s in enumerate(self.scenarios)]
@@ -178,8 +210,9 @@ class SimulationPane(Vertical):
         self.app.push_screen(ABScreen(choices, remote, draft), go)
 
     def _set_ab(self, on_: bool) -> None:
+        self.query_one("#sim-lanes").set_class(on_, "-ab")
         self.query_one("#sim-lane-b").set_class(not on_, "-hidden")
-        self.query_one("#sim-compare").set_class(True, "-hidden")
+        self.query_one("#sim-compare-box").set_class(True, "-hidden")
         if not on_:
             self.lanes.pop("b", None)  # a single run after an A/B has one lane, not a stale B
 
@@ -188,6 +221,7 @@ class SimulationPane(Vertical):
         run = SimRun(self, lane_id, target)
         run.view.clear()
         run.analysis.update("")
+        run.analysis_box.set_class(True, "-hidden")
         head = Text()
         if lane_id == "b" or not self.query_one("#sim-lane-b").has_class("-hidden"):
             head.append(f"{lane_id.upper()} ", style="bold reverse")
@@ -234,6 +268,10 @@ class SimulationPane(Vertical):
                     lane.analysis_rich = Text("Analysis  ", style="bold").append_text(
                         analysis_text(upd.response.analysis))
                     lane.analysis.update(lane.analysis_rich)
+                    lane.analysis_box.set_class(not self.show_analysis, "-hidden")
+                    result = upd.response.analysis.call_successful
+                    lane.note(Text(f"{RESULT_ICON.get(result, '?')} {lane.turns} turns · call {safe(result)}",
+                                   style=RESULT_STYLE.get(result, "")))  # not a stale "pending"
                     # the analysis box takes room from the transcript: keep its last turns in view
                     lane.view.call_after_refresh(lane.view.scroll_end, animate=False)
                 await asyncio.sleep(0)  # a fast stream must never starve key handling
@@ -331,7 +369,7 @@ class SimulationPane(Vertical):
             if ra and rb and ra.result != rb.result:
                 t.append("   ← differs", style="bold yellow")
         box.update(t)
-        box.set_class(False, "-hidden")
+        self.query_one("#sim-compare-box").set_class(False, "-hidden")
 
     def action_cancel(self) -> None:
         if not self.running:

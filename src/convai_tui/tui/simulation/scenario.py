@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, TextArea
 
 from ...workspace.scenarios import Scenario
+from ..widgets.fields import Field, TextEditor
 
 
 class ScenarioScreen(ModalScreen[Scenario | None]):
@@ -27,23 +28,23 @@ class ScenarioScreen(ModalScreen[Scenario | None]):
         with VerticalScroll(classes="dialog wide") as d:
             d.border_title = "Scenario"
             yield Label("Name")
-            yield Input(s.name, id="sc-name")
+            yield Field(s.name, id="sc-name")
             yield Label("Simulated user persona (prompt)")
-            yield TextArea(s.persona, id="sc-persona", soft_wrap=True, classes="short")
+            yield TextEditor(s.persona, id="sc-persona", soft_wrap=True, classes="short")
             with Horizontal(classes="row"):
                 with Vertical():
                     yield Label("First message (optional)")
-                    yield Input(s.first_message, id="sc-first")
+                    yield Field(s.first_message, id="sc-first")
                 with Vertical(classes="narrow"):
                     yield Label("Language")
-                    yield Input(s.language, placeholder="en", id="sc-lang")
+                    yield Field(s.language, placeholder="en", id="sc-lang")
                 with Vertical(classes="narrow"):
                     yield Label("Turn limit")
-                    yield Input(str(s.turn_limit), id="sc-limit", type="integer")
+                    yield Field(str(s.turn_limit), id="sc-limit", type="integer")
             yield Label("Tool mocks: one per line, `tool_name = return value` (prefix ! for an error)")
-            yield TextArea(s.mocks_text(), id="sc-mocks", classes="short")
+            yield TextEditor(s.mocks_text(), id="sc-mocks", classes="short")
             yield Label("Extra evaluation criteria: one per line, `id: goal`")
-            yield TextArea(s.criteria_text(), id="sc-criteria", classes="short")
+            yield TextEditor(s.criteria_text(), id="sc-criteria", classes="short")
             yield Label(Text(f"Partial history: {len(s.partial_history)} turn(s)"
                              + (" (press h on a transcript turn to set it)" if not s.partial_history else ""),
                              style="dim"), id="sc-history")

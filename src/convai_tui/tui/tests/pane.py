@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
 
 from ...api.errors import ConvAIError
@@ -17,6 +18,8 @@ from ...services.errors import TargetError, UsageError
 from ...services.targets import RunTarget
 from ...services.tests import condition_of, repeat_index
 from ...textutil import one_line
+from ..widgets.loading import loaded
+from ..widgets.fields import Field
 from ..widgets.rungrid import RunGrid
 from ..widgets.status import StatusLine
 from ...workspace.errors import WorkspaceError
@@ -39,14 +42,15 @@ def rate_text(passed: int, done: int) -> Text:
 
 
 class TestsPane(Vertical):
+    ALLOW_MAXIMIZE = False  # zoom maximizes the pane's frame
     BINDINGS = [
-        Binding("r", "run", "Run tests"),
-        Binding("x", "cancel", "Cancel run"),
-        Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+"),
-        Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False),
-        Binding("R", "retry", "Retry failed"),
-        Binding("h", "history", "History"),
-        Binding("m", "matrix", "Matrix"),
+        Binding("r", "run", "Run", tooltip="Run the agent's tests against the target"),
+        Binding("x", "cancel", "Cancel", tooltip="Cancel the running invocation"),
+        Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+", tooltip="One more repeat (up to 20)"),
+        Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False, tooltip="One repeat less"),
+        Binding("R", "retry", "Retry failed", tooltip="Run the failed tests of the last run again, as a retry of it"),
+        Binding("h", "history", "History", tooltip="The agent's recorded runs: open, compare, retry"),
+        Binding("m", "matrix", "Matrix", tooltip="Tests x prompt versions, with bisect"),
     ]
 
     def __init__(self, session: Session, **kw: Any) -> None:
@@ -65,15 +69,19 @@ class TestsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="controls"):
-            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="tests-target")
+            yield Select([(Text("Remote (main)"), "remote")], value="remote", allow_blank=False, id="tests-target",
+                         compact=True)
             yield Label("×", classes="times")
-            yield Input("1", id="tests-repeat", type="integer", max_length=2, classes="repeat")
-            yield Button("Run", id="tests-run", variant="primary")
+            yield Field("1", id="tests-repeat", type="integer", max_length=2, classes="repeat", compact=True)
+            yield Button("Run", id="tests-run", variant="primary", compact=True)
         yield RunGrid(id="tests-grid")
         yield StatusLine("Loading tests…", id="tests-status")
 
     def on_mount(self) -> None:
         self.grid.loading = True
+
+    def focus_home(self) -> Widget:
+        return self.grid
 
     @property
     def _gone(self) -> bool:
@@ -105,7 +113,7 @@ class TestsPane(Vertical):
         except ConvAIError as exc:
             if self._gone:
                 return
-            self.grid.loading = False
+            loaded(self.grid)
             self._status(Text(f"Could not load tests: {exc}", style="red"))
             self.app.notify(str(exc), title="Tests", severity="error", markup=False)
             return
@@ -114,9 +122,8 @@ class TestsPane(Vertical):
         self.tests, self.missing = ts.tests, ts.missing
         self.runs = {}
         self._build_grid(self.repeat)
-        self.grid.loading = False
-        t = Text(f"{len(ts.tests)} tests. Press r to run them (× repeat count with +/-; target: remote, a branch, "
-                 "a saved version or the editor's draft).")
+        loaded(self.grid)
+        t = Text(f"{len(ts.tests)} tests · r runs them against the target · +/- repeats")
         if ts.missing:
             t.append(f" {len(ts.missing)} attached test(s) no longer exist: skipped.", style="yellow")
             self.app.notify("\n".join(ts.missing), title="Skipped attached tests", severity="warning", markup=False)

@@ -14,6 +14,7 @@ from textual.widgets import Button, Static
 
 from ...services.tests import rationale_of
 from ...textutil import one_line, safe
+from ..messages import CopyText
 from ..widgets.render import result_text, turn_text
 
 if TYPE_CHECKING:
@@ -21,7 +22,11 @@ if TYPE_CHECKING:
 
 
 class RunDetailScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("q", "dismiss", "Close", show=False)]
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close", tooltip="Close"),
+        Binding("c", "copy_rationale", "Copy rationale", tooltip="Copy the verdict's rationale (OSC 52)"),
+        Binding("C", "copy_all", "Copy all", show=False, tooltip="Copy everything this dialog shows (OSC 52)"),
+    ]
 
     def __init__(self, run: TestRun, condition: str, repeat: int, target_label: str = "", road: str = "") -> None:
         super().__init__()
@@ -58,10 +63,25 @@ class RunDetailScreen(ModalScreen[None]):
             t.append("\n")
         if not r.agent_responses:
             t.append("—\n", style="dim")
-        with VerticalScroll(classes="dialog wide") as d:
+        self.text = t
+        with VerticalScroll(classes="dialog wide", id="rd-box") as d:
             d.border_title = "Test run"
+            d.border_subtitle = "c: copy rationale · C: copy all · Esc: close"
             yield Static(t)
             yield Button("Close", id="rd-close")
+
+    def on_mount(self) -> None:
+        self.query_one("#rd-box").focus()  # arrows and PgUp/PgDn scroll a long one
+
+    def action_copy_rationale(self) -> None:
+        why = rationale_of(self.run)
+        if not why:
+            self.app.notify("This run has no rationale (yet).")
+            return
+        self.post_message(CopyText(why, "the rationale"))
+
+    def action_copy_all(self) -> None:
+        self.post_message(CopyText(self.text.plain, "the test run"))
 
     @on(Button.Pressed, "#rd-close")
     def _close(self) -> None:

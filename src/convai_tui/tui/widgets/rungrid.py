@@ -52,7 +52,8 @@ class RunGrid(ScrollView, can_focus=True):
         Binding("left", "move(-1,0)", show=False), Binding("right", "move(1,0)", show=False),
         Binding("pageup", "move(0,-10)", show=False), Binding("pagedown", "move(0,10)", show=False),
         Binding("home", "edge(-1)", show=False), Binding("end", "edge(1)", show=False),
-        Binding("enter", "select", "Details", show=False),
+        Binding("enter", "select", "Details", show=False,
+                tooltip="The run's details: the agent's responses, the condition, the verdict and its rationale"),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)

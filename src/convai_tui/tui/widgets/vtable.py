@@ -43,7 +43,7 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", show=False), Binding("pagedown", "page(1)", show=False),
         Binding("home,ctrl+home", "move(-100000000)", show=False),
         Binding("end,ctrl+end", "move(100000000)", show=False),
-        Binding("enter", "select", show=False),
+        Binding("enter", "select", "Open", show=False, tooltip="Open the highlighted row"),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
