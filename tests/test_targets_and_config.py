@@ -253,3 +253,19 @@ def test_every_command_resolves_the_agent_the_same_way(cli):
 def test_settings_repr_never_shows_the_key():
     s = Settings.of(api_key="sk_0123456789abcdef0123", workspace=Path("/tmp"))
     assert "0123456789abcdef" not in repr(s) and "sk_…23" in repr(s)
+
+
+async def test_closing_the_app_during_a_simulation_raises_nothing(tmp_path):
+    """Quitting while a lane streams (and just after it finished, before its stream closed) cancels the
+    lane's worker: its clean-up used to look for the A/B comparison box the closing screen no longer
+    had (NoMatches from a worker, a traceback at exit). The cut run is still recorded."""
+    app = make_app(workspace_dir=tmp_path, stream_delay_ms=400)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, BELLA)
+        sim = app.simulation_pane
+        await pilot.press("3", "r")
+        await wait_for(pilot, lambda: sim.lanes.get("a") and sim.lanes["a"].turns + len(sim.lanes["a"].pending) >= 1,
+                       what="the first turn")
+    # leaving the context manager closed the app: a worker exception would have been raised there
+    runs = app.session.runs.list(BELLA)
+    assert any(r.header.kind == "simulation" for r in runs), runs

@@ -292,10 +292,11 @@ class SimulationPane(Vertical):
             self.app.notify(str(exc), title="Simulation", severity="error", markup=False)
         finally:
             lane.running = False
-            self._flush(lane)
-            self._record(agent_id, scenario, lane, started, partial, group)
-            if not self.running or all(not ln.running for ln in self.lanes.values()):
-                self._compare()
+            self._record(agent_id, scenario, lane, started, partial, group)  # (recorded even when closing)
+            if not self._gone:
+                self._flush(lane)
+                if not self.running or all(not ln.running for ln in self.lanes.values()):
+                    self._compare()
 
     def _record(self, agent_id: str, scenario: Scenario, lane: SimRun, started: float, partial: list[Any],
                 group: str | None) -> None:
@@ -340,6 +341,11 @@ class SimulationPane(Vertical):
             elif lane.error:
                 t.append(f"■ {name}{one_line(lane.error, 60)}", style="yellow")
         status.update(t)
+
+    @property
+    def _gone(self) -> bool:
+        """The pane's widgets are no longer there (the app is closing and cancelled the lanes)."""
+        return not self.is_attached or not self.query("#sim-compare")
 
     def _compare(self) -> None:
         """With A and B both done: a criterion-by-criterion comparison."""
