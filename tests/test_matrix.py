@@ -150,3 +150,30 @@ def test_live_calls_per_version_beside_the_tests(cli):
     assert cols["v3"]["overall"]["rate"] > cols["v4"]["overall"]["rate"]
     code, out, err = cli("matrix", "--targets", "v3,v4")
     assert "live calls" in out and "call success" in out
+
+
+async def test_versions_dialog_shows_each_versions_live_calls(tmp_path):
+    """The TUI's versions list (ctrl+o) puts each saved version's real-call success beside it, from the
+    same service as ``versions --stats``: v3 (asks names, confirms times) leads v4 on the demo's calls."""
+    from convai_tui.tui.prompt.versions import VersionsScreen
+
+    app = make_app(workspace_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot, BELLA)
+        await app.session.prompts.pull(BELLA, history=True, with_tests=False)
+        app.action_show_pane("prompt")
+        await wait_for(pilot, lambda: app.focused is app.prompt_pane.query_one("#prompt-text"), what="editor")
+        await pilot.press("ctrl+o")
+        screen = await wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen,
+                                what="versions")
+        await wait_for(pilot, lambda: screen.stats_state == "done", timeout=20, what="live stats")
+        rates = {n: st.live.success_rate for n, st in screen.stats.items() if st.live}
+        assert len(rates) >= 4  # the remote's four versions on main (the TUI saved the newest first)
+        best = max(rates, key=lambda n: rates[n])
+        assert "confirm" in screen.stats[best].version.draft.prompt.lower()
+        state = app.session.emulator.state
+        live = screen.stats[best].live
+        served = sum(1 for c in state.by_agent[BELLA] if getattr(c, "version_id", None) == live.version_id)
+        assert served == live.calls or live.capped
+        shown = str(screen.query_one("#pv-list").get_option(str(best)).prompt)
+        assert f"{rates[best] * 100:.0f}%" in shown and f"{live.calls:,}" in shown

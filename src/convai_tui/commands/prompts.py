@@ -134,7 +134,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
         versions = s.prompts.versions(agent_id)
         warn_problems(s, out)
         if args.stats:
-            return await _versions_stats(s, out, agent_id, versions, args.json)
+            return await _versions_stats(s, out, agent_id, args.json)
         if args.json:
             out.json([{"number": v.number, "created": v.created, "message": v.message, "source": v.source}
                       for v in versions])
@@ -147,45 +147,32 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return run(args, body)
 
 
-async def _versions_stats(s: Session, out: Output, agent_id: str, versions: list, as_json: bool) -> int:
+async def _versions_stats(s: Session, out: Output, agent_id: str, as_json: bool) -> int:
     """Each saved version beside the evidence: real calls it served (success, each criterion) and its
     recorded test pass rate; then remote versions that served calls but are not saved here."""
-    from ..workspace.versions import draft_hash
+    from ..services.matrix import STATS_MAX_CALLS
 
-    evidence = await s.matrix.version_evidence(agent_id)
-    tests = s.matrix.evidence(agent_id)
-    rows = []
-    for v in versions:
-        h = draft_hash(v.draft)[:8]
-        live = s.matrix.live_for(evidence, h)
-        cells = tests.get(h, {})
-        passed, total = sum(c.passed for c in cells.values()), sum(c.total for c in cells.values())
-        rows.append((v, h, live, passed, total))
-    seen = {h for _, h, _, _, _ in rows}
-    remote_only = [e for e in evidence if e.calls and e.content_hash not in seen]
+    rows, remote_only = await s.matrix.version_stats(agent_id)
     if as_json:
-        out.json({"versions": [{"number": v.number, "message": v.message, "content_hash": h,
-                                "live": live.to_json() if live else None,
-                                "tests": {"passed": p, "runs": t, "rate": round(p / t, 4) if t else None}}
-                               for v, h, live, p, t in rows],
-                  "remote_only": [e.to_json() for e in remote_only]})
+        out.json({"versions": [r.to_json() for r in rows], "remote_only": [e.to_json() for e in remote_only]})
         return EXIT_OK
     out.line(styled(f"{'VERSION':<8} {'CALLS':>7} {'SUCCESS':>8} {'TESTS':>9}  CRITERIA (live)  ·  MESSAGE", "bold"))
-    for v, h, live, p, t in rows:
+    for r in rows:
+        live = r.live
         calls = "—" if live is None else f"{live.calls:,}{'+' if live.capped else ''}"
         rate = "" if live is None or live.success_rate is None else f"{live.success_rate * 100:.0f}%"
-        tests_rate = f"{p}/{t}" if t else "—"
+        tests_rate = f"{r.tests_passed}/{r.tests_total}" if r.tests_total else "—"
         crit = "" if live is None else "  ".join(f"{k} {a * 100 // b if b else 0}%" for k, (a, b) in
                                                sorted(live.criteria.items()))
-        out.line(styled(f"{v.label:<8}", "bold"), f" {calls:>7} {rate:>8} {tests_rate:>9}  ",
-                 styled(crit, single_line=True), styled(f"  ·  {v.message}", "dim", single_line=True))
+        out.line(styled(f"{r.version.label:<8}", "bold"), f" {calls:>7} {rate:>8} {tests_rate:>9}  ",
+                 styled(crit, single_line=True), styled(f"  ·  {r.version.message}", "dim", single_line=True))
     for e in remote_only:
         rate = "" if e.success_rate is None else f"{e.success_rate * 100:.0f}%"
         out.line(styled(f"{'remote':<8}", "dim"), f" {e.calls:>7,} {rate:>8} {'—':>9}  ",
                  styled(f"{e.version_id} ({e.branch}, not saved here: pull --history)  {e.description}", "dim",
                         single_line=True))
     out.line(styled("CALLS: real conversations each version served (GET conversations?version_id=, newest "
-                    f"{2000:,} read); TESTS: recorded test results of that prompt", "dim"))
+                    f"{STATS_MAX_CALLS:,} read); TESTS: recorded test results of that prompt", "dim"))
     return EXIT_OK
 
 

@@ -60,6 +60,28 @@ class VersionEvidence:
 
 
 @dataclass
+class VersionStats:
+    """A saved version beside its evidence: the real calls its prompt served and its recorded tests."""
+
+    version: Any  # PromptVersion
+    content_hash: str
+    live: VersionEvidence | None
+    tests_passed: int
+    tests_total: int
+
+    @property
+    def tests_rate(self) -> float | None:
+        return self.tests_passed / self.tests_total if self.tests_total else None
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.version
+        return {"number": v.number, "message": v.message, "content_hash": self.content_hash,
+                "live": self.live.to_json() if self.live else None,
+                "tests": {"passed": self.tests_passed, "runs": self.tests_total,
+                          "rate": None if self.tests_rate is None else round(self.tests_rate, 4)}}
+
+
+@dataclass
 class MatrixColumn:
     key: str  # v3 | draft | remote | branch:NAME
     label: str
@@ -439,6 +461,21 @@ class MatrixService:
 
         out = await asyncio.gather(*(one(vid, m, b) for vid, (m, b) in metas.items()))
         return sorted(out, key=lambda e: e.committed, reverse=True)
+
+    async def version_stats(self, agent_id: str) -> tuple[list[VersionStats], list[VersionEvidence]]:
+        """Each saved version (oldest first) with the live calls its prompt served and its recorded test
+        results; then the remote versions that served calls but whose prompt is not saved here."""
+        versions = self.s.prompts.versions(agent_id)
+        evidence = await self.version_evidence(agent_id)
+        tests = self.evidence(agent_id)
+        rows = []
+        for v in versions:
+            h = draft_hash(v.draft)[:8]
+            cells = tests.get(h, {})
+            rows.append(VersionStats(v, h, self.live_for(evidence, h), sum(c.passed for c in cells.values()),
+                                     sum(c.total for c in cells.values())))
+        seen = {r.content_hash for r in rows}
+        return rows, [e for e in evidence if e.calls and e.content_hash not in seen]
 
     @staticmethod
     def live_for(evidence: list[VersionEvidence], content_hash: str | None) -> VersionEvidence | None:

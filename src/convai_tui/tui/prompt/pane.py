@@ -317,7 +317,9 @@ class PromptPane(Vertical, can_focus=True):
             if v is not None:
                 self._restore(v)
 
-        self.app.push_screen(VersionsScreen(self.session.prompts.versions(self.agent.agent_id)), restore)
+        agent_id = self.agent.agent_id
+        self.app.push_screen(VersionsScreen(self.session.prompts.versions(agent_id), session=self.session,
+                                            agent_id=agent_id), restore)
 
     def _restore(self, v: PromptVersion) -> None:
         """Restore a version into the editor; over unsaved edits, ask first (save them, discard, cancel)."""
