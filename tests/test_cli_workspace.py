@@ -154,3 +154,24 @@ def test_malformed_workspace_file_is_reported_with_position(cli):
     code, out, err = cli("versions")
     assert code == 0 and "v1" in out
     assert f"warning: skipped {bad}:1:" in err
+
+
+def test_delete_remote_is_refused_while_a_test_file_does_not_parse(cli):
+    """A test file that exists but does not parse blocks every remote deletion (it may be the very test
+    that would be deleted); the refusal comes before any change, remote or local."""
+    assert cli("pull", AGENT)[0] == 0
+    tests_dir = cli.ws.agent_dir(AGENT) / "tests"
+    broken = tests_dir / "Does-not-quote-prices.toml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "\nname = = 'half an edit'\n", encoding="utf-8")
+    state = cli.srv.state
+    before = {i: dict(t) for i, t in state.tests.items()}
+    attached = list(state.agents[AGENT].platform_settings["testing"]["attached_tests"])
+    code, out, err = cli("tests", "push", "--delete-remote")
+    assert code == 2 and "not deleting anything remotely" in err and "Does-not-quote-prices.toml" in err
+    assert {i: dict(t) for i, t in state.tests.items()} == before
+    assert state.agents[AGENT].platform_settings["testing"]["attached_tests"] == attached
+    # fixed, the same command deletes nothing it should not and succeeds
+    broken.unlink()
+    code, out, err = cli("tests", "push", "--delete-remote", "--json")
+    assert code == 0, err
+    assert json.loads(out)["deleted"] == ["test_bella_no_prices"]
