@@ -20,6 +20,10 @@ def test_every_documented_binding_of_ours_is_in_a_section():
     import convai_tui.tui.app  # noqa: F401  (imports every pane and widget)
     import convai_tui.tui.conversations.transcript  # noqa: F401
     import convai_tui.tui.prompt.diff  # noqa: F401
+    import convai_tui.tui.runs.compare  # noqa: F401
+    import convai_tui.tui.runs.history  # noqa: F401
+    import convai_tui.tui.runs.matrix  # noqa: F401
+    import convai_tui.tui.runs.run_view  # noqa: F401
     import convai_tui.tui.tests.run_detail  # noqa: F401
     from textual.dom import DOMNode
 

@@ -27,6 +27,10 @@ SECTIONS: list[tuple[str, list[str]]] = [
                     "convai_tui.tui.widgets.transcript_view:TranscriptView"]),
     ("Diff", ["convai_tui.tui.prompt.diff:DiffScreen", "convai_tui.tui.widgets.diffview:DiffView"]),
     ("Test run details", ["convai_tui.tui.tests.run_detail:RunDetailScreen"]),
+    ("Run history", ["convai_tui.tui.runs.history:HistoryScreen"]),
+    ("A recorded run", ["convai_tui.tui.runs.run_view:RunScreen"]),
+    ("Two runs compared", ["convai_tui.tui.runs.compare:CompareScreen"]),
+    ("Test x version matrix", ["convai_tui.tui.runs.matrix:MatrixScreen", "convai_tui.tui.widgets.matrixview:MatrixView"]),
     ("Without an API key", ["convai_tui.tui.no_key:NoKeyScreen"]),
 ]
 

@@ -38,7 +38,7 @@ def _side(label: str, v: RunView) -> Text:
 
 
 class CompareScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", tooltip="Back to the history")]
 
     def __init__(self, session: Session, a: RunView, b: RunView) -> None:
         super().__init__()

@@ -28,10 +28,11 @@ RESULT_STYLE = {"success": "green", "failure": "red"}
 
 class HistoryScreen(Screen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("space", "mark", "Mark"),
-        Binding("c", "compare", "Compare"),
-        Binding("ctrl+r", "refresh", "Refresh"),
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back (Enter on a run opens it)"),
+        Binding("space", "mark", "Mark", tooltip="Mark the run (two marked: c compares them)"),
+        Binding("c", "compare", "Compare", tooltip="Compare the two marked runs; else this run with its A/B "
+                                                    "partner or the run before it"),
+        Binding("ctrl+r", "refresh", "Refresh", tooltip="Read the run files again (runs recorded elsewhere too)"),
     ]
 
     def __init__(self, session: Session, agent_id: str) -> None:

@@ -36,11 +36,11 @@ def cell_view(passed: int, total: int, flaky: bool) -> tuple[str, str]:
 
 class MatrixScreen(Screen):
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("f", "fill", "Fill empty cells"),
-        Binding("b", "bisect", "Bisect test"),
-        Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+"),
-        Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False),
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the panes"),
+        Binding("f", "fill", "Fill empty cells", tooltip="Run only the empty cells, one run per distinct prompt"),
+        Binding("b", "bisect", "Bisect test", tooltip="Find the first saved version where this row's test fails"),
+        Binding("plus,equals_sign", "repeat(1)", "Repeat +", key_display="+", tooltip="One more repeat per cell"),
+        Binding("minus", "repeat(-1)", "Repeat -", key_display="-", show=False, tooltip="One repeat less"),
     ]
 
     def __init__(self, session: Session, agent_id: str, specs: list[str] | None = None) -> None:

@@ -42,7 +42,8 @@ def describe(v: RunView) -> Text:
 
 
 class RunScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back",
+                        tooltip="Back (Enter on a cell: the result and its rationale)")]
 
     def __init__(self, session: Session, view: RunView) -> None:
         super().__init__()

@@ -29,7 +29,7 @@ class MatrixView(ScrollView, can_focus=True):
         Binding("up", "move(0,-1)", show=False), Binding("down", "move(0,1)", show=False),
         Binding("left", "move(-1,0)", show=False), Binding("right", "move(1,0)", show=False),
         Binding("pageup", "move(0,-10)", show=False), Binding("pagedown", "move(0,10)", show=False),
-        Binding("enter", "select", "Open", show=False),
+        Binding("enter", "select", "Open", show=False, tooltip="Open the cell's latest run"),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
