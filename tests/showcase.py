@@ -51,7 +51,9 @@ async def wait_for(pilot: Any, cond: Callable[[], Any], timeout: float = 15.0, w
         if value:
             return value
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    app = getattr(pilot, "app", None)
+    seen = f" (focused: {app.focused!r}, screen: {app.screen!r})" if app is not None else ""
+    raise AssertionError(f"timed out waiting for {what}{seen}")
 
 
 async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:

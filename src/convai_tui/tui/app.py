@@ -227,8 +227,19 @@ class ConvaiApp(App):
         self._focus_active_pane_if_unfocused()
 
     def _focus_active_pane_if_unfocused(self) -> None:
+        """Focus the active pane when nothing has focus, or when what has it is in a pane that is hidden
+        (a key for a pane arrived before its pane was built, and a widget of another pane took focus
+        meanwhile: the next keys would go to a hidden widget)."""
         main = self._main()
-        if main is not None and main.focused is None and self.screen is main:
+        if main is None or self.screen is not main:
+            return
+        focused = main.focused
+        if focused is None:
+            self._focus_pane(self.active_pane)
+            return
+        frames = [main.query_one(f"#{p}") for p in PANES]
+        home = next((f for f in frames if f in focused.ancestors_with_self), None)
+        if home is not None and home.id != self.active_pane:
             self._focus_pane(self.active_pane)
 
     @staticmethod
