@@ -49,7 +49,9 @@ class VersionsScreen(ModalScreen[PromptVersion | None]):
             yield Label(Text("Enter: restore into the editor · Esc: close", style="dim"))
 
     def _heading(self) -> Text:
-        t = Text(f"{'':<5} {'saved':<16}  {'calls':>6} {'success':>7} {'tests':>7}  source / message", style="bold")
+        # (the list's border and padding: 2 cells; no_wrap keeps the leading spaces)
+        t = Text(f"  {'':<5} {'saved':<11}  {'calls':>6} {'success':>7} {'tests':>7}  message · source",
+                 style="bold", no_wrap=True, overflow="ellipsis")
         if self.stats_state == "loading":
             t.append("   (reading live calls…)", style="dim italic")
         elif self.stats_state.startswith("error"):
@@ -59,7 +61,7 @@ class VersionsScreen(ModalScreen[PromptVersion | None]):
     def _label(self, v: PromptVersion) -> Text:
         t = Text()
         t.append(f"{v.label:<5}", style="bold")
-        t.append(f" {when(v.created):<16}  ")
+        t.append(f" {when(v.created)[5:]:<11}  ")  # (month-day hour:minute: the year is on the file)
         st = self.stats.get(v.number)
         live = st.live if st else None
         calls = "" if st is None else ("—" if live is None else f"{live.calls:,}{'+' if live.capped else ''}")
@@ -70,8 +72,8 @@ class VersionsScreen(ModalScreen[PromptVersion | None]):
             "green" if live.success_rate >= 0.8 else "yellow" if live.success_rate >= 0.5 else "red")
         t.append(f"{rate:>7}", style=style)
         t.append(f" {tests:>7}  ")
-        t.append(f"{one_line(v.source, 20):<20} ", style="cyan")
         t.append(one_line(v.message or v.draft.prompt, 60), style="dim" if not v.message else "")
+        t.append(f" · {one_line(v.source, 28)}", style="cyan dim")
         return t
 
     def on_mount(self) -> None:
