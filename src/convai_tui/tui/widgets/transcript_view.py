@@ -175,6 +175,10 @@ class TranscriptView(ScrollView, can_focus=True):
         width = self.size.width
         if not force and width == self._width:
             return
+        if width == 0 and self.turns:  # not laid out yet: the first resize does it, once, at the real width;
+            self._width = -1  # meanwhile one line a turn, so the offsets always match the turns
+            self._offsets = list(range(len(self.turns) + 1))
+            return
         self._width = width
         self._cache.clear()
         w = self._text_width()
