@@ -113,11 +113,14 @@ class RunGrid(ScrollView, can_focus=True):
             n += 1
         if changed_rows:
             top, height, width = int(self.scroll_offset.y), self.size.height, self.size.width
+            regions = []
             for i in changed_rows:
                 self._cache.pop(i, None)
                 y = i + 1 - top
                 if 0 < y < height:
-                    self.refresh(Region(0, y, width, 1))
+                    regions.append(Region(0, y, width, 1))
+            if regions:
+                self.refresh(*regions)
         return n
 
     def rate(self, test_id: str) -> tuple[int, int]:
