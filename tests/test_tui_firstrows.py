@@ -153,3 +153,30 @@ async def test_far_pages_are_evicted_and_fetched_again_with_the_indices_right(bi
 
         await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen), what="transcript")
         assert app.screen.conversation_id == ids[1190]
+
+
+async def test_the_end_of_the_list_renders_with_no_color(fresh_emulator, tmp_path, monkeypatch):
+    """NO_COLOR (Textual's monochrome filter reads every segment's style): the blank line past the last
+    row and the other blank lines of the line-API widgets have a style, so scrolling to the end works."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    srv = fresh_emulator
+    app = _app(srv, tmp_path, monkeypatch, agent=BELLA)
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await wait_for(pilot, lambda: app.agent is not None and app.conversations_pane.loaded
+                              and app.conversations_pane, what="first page")
+        pane.table.focus()
+        n = len(_server_ids(srv, BELLA))
+        while pane.loaded < n:
+            await pilot.press("end")
+            await wait_for(pilot, lambda: not pane.fetching, what="the next page")
+        await pilot.press("end")
+        await wait_for(pilot, lambda: pane.table.cursor_row == n - 1, what="the last row")
+        await pilot.pause()
+        assert pane.table.key_at(n - 1) == _server_ids(srv, BELLA)[-1]
+        # and the other line-API widgets: the tests grid, empty and then filled (header and rows padded)
+        await wait_for(pilot, lambda: app.panes_ready.is_set(), what="the other panes")
+        await pilot.press("alt+4")
+        grid = app.main.query_one("#tests-grid")
+        await wait_for(pilot, lambda: grid.region.width > 0, what="the tests grid on screen")
+        await pilot.pause()
+        assert app.active_pane == "tests"

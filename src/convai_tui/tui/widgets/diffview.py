@@ -87,7 +87,7 @@ class DiffView(ScrollView, can_focus=True):
         idx = int(self.scroll_offset.y) + y
         width = self.size.width
         if idx >= len(self.sbs.rows) or width <= 0:
-            return Strip.blank(width)
+            return Strip.blank(width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
         r: Row = self.sbs.rows[idx]
         half = (width - 3) // 2
         mark = {"equal": " ", "insert": ">", "delete": "<", "replace": "|"}[r.kind]

@@ -221,11 +221,11 @@ class TranscriptView(ScrollView, can_focus=True):
         self._layout()
         line = int(self.scroll_offset.y) + y
         if not self.turns or line >= self._offsets[-1]:
-            return Strip.blank(self.size.width)
+            return Strip.blank(self.size.width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
         i = bisect.bisect_right(self._offsets, line) - 1
         strips = self._strips(i)
         k = line - self._offsets[i]
-        return strips[k] if k < len(strips) else Strip.blank(self.size.width)
+        return strips[k] if k < len(strips) else Strip.blank(self.size.width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
 
     def plain(self, i: int) -> str:
         """The turn as shown (for tests and copying)."""

@@ -426,7 +426,7 @@ class VirtualTable(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         i = top + y - 1
         if i >= self._rows:
-            return Strip.blank(width)
+            return Strip.blank(width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
         strip = self._cache.get(i)
         if strip is None:
             b = self._blocks[bisect.bisect_right(self._starts, i) - 1]
