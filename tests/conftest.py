@@ -15,6 +15,15 @@ os.environ.pop("ELEVENLABS_API_KEY", None)
 os.environ.pop("ELEVENLABS_BASE_URL", None)
 
 
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory, monkeypatch):
+    """Each test gets its own per-user state and cache directories (the TUI remembers the last agent
+    and the rows last shown there): no test sees what another left, nor the developer's own."""
+    d = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("XDG_STATE_HOME", str(d / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(d / "cache"))
+
+
 @pytest.fixture(scope="session")
 def emulator():
     """One emulator for the session: short delays so tests are quick but still async.

@@ -60,7 +60,7 @@ async def test_unknown_enum_values_extra_fields_and_a_100k_message_are_shown(tmp
         await ready(pilot, BELLA)
         table = app.conversations_pane.table
         i = table.index["conv_unknown_values"]
-        row = " ".join(c.plain for c in table._cells[i])
+        row = " ".join(c.plain for c in table.cells_at(i))
         assert "escalated" in row  # an unknown status is shown (truncated to the column), not fatal
         app.open_transcript("conv_unknown_values")
         screen = await wait_for(pilot, lambda: isinstance(app.screen, TranscriptScreen) and app.screen.conv

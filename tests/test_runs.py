@@ -187,7 +187,8 @@ async def test_history_compare_and_retry_in_the_tui(tmp_path):
         assert table.keys[:2] == [second.id, first.id]
         await pilot.press("c")  # the highlighted (newest) run against the one before it
         cmp = await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen, what="compare")
-        rows = {c[0].plain: c[4].plain for c in cmp.query_one("#cmp-table")._cells}
+        cmp_table = cmp.query_one("#cmp-table")
+        rows = {c[0].plain: c[4].plain for c in map(cmp_table.cells_at, range(cmp_table.row_count))}
         assert rows["Confirms the booking"] == "fixed" and rows["Greets politely"] == "passing"
         assert "no regression" in str(cmp.query_one("#cmp-status").render())
         await pilot.press("escape", "enter")  # open the newest run as it was

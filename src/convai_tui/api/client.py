@@ -25,6 +25,7 @@ Nothing the server sends is trusted (see README, "The API client"):
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import json as _jsonlib
 import math
@@ -93,6 +94,10 @@ DEFAULT_MAX_RETRY_WAIT = 60.0  # a longer Retry-After is reported, not waited fo
 ERROR_BODY_BYTES = 2**20  # what is read of an error response
 
 M = TypeVar("M", bound=BaseModel)
+
+# Set by ConvAIClient.rate_limits_to_caller(): a 429 is raised at once (with its Retry-After) instead of
+# being waited out and retried here, for callers that schedule their own requests (a bounded pool).
+_429_TO_CALLER: contextvars.ContextVar[bool] = contextvars.ContextVar("convai_429_to_caller", default=False)
 
 
 def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -289,6 +294,19 @@ class ConvAIClient:
         iterated in the block honour it too."""
         return G.deadline_scope(seconds)
 
+    @staticmethod
+    @contextmanager
+    def rate_limits_to_caller() -> Iterator[None]:
+        """In this block (the current task and tasks it starts), a 429 is raised at once as
+        :class:`~convai_tui.api.errors.RateLimitError` (``retry_after`` as the server said) instead of
+        being waited out and retried by the client: for a caller that runs requests in a bounded
+        pool and must give the slot back while it waits (see ``services.limiter``)."""
+        token = _429_TO_CALLER.set(True)
+        try:
+            yield
+        finally:
+            _429_TO_CALLER.reset(token)
+
     # ------------------------------------------------------------------ core
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -433,7 +451,7 @@ class ConvAIClient:
             err = self._error_from_response(resp, body, what)
             retryable = resp.status_code in RETRY_STATUSES and (
                 idempotent or resp.status_code == 429  # 429 means the request was not processed
-            )
+            ) and not (resp.status_code == 429 and _429_TO_CALLER.get())
             if retryable and attempt < self.max_retries:
                 wait = _retry_after_seconds(resp.headers)
                 if wait is not None and wait > self.max_retry_wait:

@@ -68,14 +68,19 @@ def cmd_conversations_export(args: argparse.Namespace) -> int:
             def progress(n: int) -> None:
                 bar.update(n, f"{n / max(time.monotonic() - started, 1e-6):,.0f}/s")
 
+            stats: dict[str, int] = {}
             if args.out:
                 n = await s.conversations.export_to_file(Path(args.out), agent_id, filters=filters,
-                                                         details=args.details, progress=progress)
+                                                         details=args.details, progress=progress,
+                                                         concurrency=args.concurrency, stats=stats)
             else:
                 n = await s.conversations.export(out.raw_stdout, agent_id, filters=filters, details=args.details,
-                                                 progress=progress)
+                                                 progress=progress, concurrency=args.concurrency, stats=stats)
         rate = n / max(time.monotonic() - started, 1e-6)
         out.note(f"exported {n:,} conversations ({rate:,.0f}/s)" + (f" to {args.out}" if args.out else ""))
+        if stats.get("refused"):
+            out.note(f"the server refused {stats['refused']:,} request(s) as too many at once (429): each was sent "
+                     f"again after the wait it asked for, with at most {stats['limit']} in flight from then on")
         return EXIT_OK
 
     return run(args, body)

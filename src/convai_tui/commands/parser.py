@@ -237,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--format", choices=["jsonl"], default="jsonl")
     x.add_argument("--out", "-o", help="output file (default: stdout); written whole or not at all")
     x.add_argument("--details", action="store_true", help="fetch each conversation's full transcript")
+    x.add_argument("--concurrency", type=int_in(1, 64), default=8,
+                   help="requests in flight at most (default 8; fewer if the server says so; 1: one at a time)")
 
     r = sub.add_parser("runs", help="the run history: list, show and compare recorded runs")
     rs = r.add_subparsers(dest="runs_cmd", metavar="ACTION", required=True)

@@ -506,16 +506,23 @@ class ConversationStore:
 
     # ------------------------------------------------------------------ listing
     def list(self, *, agent_id: str | None, after: tuple[int, str] | None, page_size: int,
-             match: Callable[[Conv], bool] | None, ascending: bool = False) -> tuple[list[Conv], tuple[int, str] | None]:
-        """A page after the ``after`` key, newest first (or oldest first), and the key to continue from."""
+             match: Callable[[Conv], bool] | None, ascending: bool = False, start_before: int | None = None,
+             start_after: int | None = None) -> tuple[list[Conv], tuple[int, str] | None]:
+        """A page after the ``after`` key, newest first (or oldest first), and the key to continue from.
+        ``start_before``/``start_after`` (the time filters, also in ``match``) bound the scan as an index
+        on the start time would: only calls inside them are looked at."""
         lst = self.by_agent.get(agent_id, []) if agent_id else self.convs
         keys = self.agent_keys.get(agent_id, []) if agent_id else self.keys
+        # keys are (-start, id), ascending: calls with start < B begin at the first -start >= -B + 1;
+        # calls with start > A end before the first -start >= -A
+        lo = 0 if start_before is None else bisect.bisect_left(keys, -start_before + 1, key=lambda k: k[0])
+        hi = len(lst) if start_after is None else bisect.bisect_left(keys, -start_after, key=lambda k: k[0])
         if ascending:
-            pos = len(lst) - 1 if after is None else bisect.bisect_left(keys, after) - 1
-            idx: Iterable[int] = range(pos, -1, -1)
+            pos = hi - 1 if after is None else min(hi, bisect.bisect_left(keys, after)) - 1
+            idx: Iterable[int] = range(pos, lo - 1, -1)
         else:
-            pos = 0 if after is None else bisect.bisect_right(keys, after)
-            idx = range(pos, len(lst))
+            pos = lo if after is None else max(lo, bisect.bisect_right(keys, after))
+            idx = range(pos, hi)
         out: list[Conv] = []
         more = False
         for i in idx:

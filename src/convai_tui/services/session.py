@@ -11,8 +11,16 @@ base URL       ``--base-url URL``          ``ELEVENLABS_BASE_URL``     ``base_ur
 workspace      ``--workspace DIR``         ``CONVAI_TUI_WORKSPACE``    -                      the current directory
                                                                                               (``--demo``: a per-user
                                                                                               demo directory)
-agent          ``--agent ID``              ``CONVAI_TUI_AGENT``        ``default_agent``      the only agent pulled
+agent          ``--agent ID``              ``CONVAI_TUI_AGENT``        ``default_agent``      the only agent pulled;
+                                                                                              (the TUI) the agent last
+                                                                                              opened on this server,
+                                                                                              else the first agent
 =============  ==========================  ==========================  =====================  ======================
+
+For the agent, in full: ``--agent`` > ``CONVAI_TUI_AGENT`` > ``default_agent`` > the only agent pulled into
+the workspace > (the TUI only) the agent last opened on this server, remembered per user
+(:mod:`.userstate`) > (the TUI only) the account's first agent. Headless commands never use the
+remembered agent: what a script does must not depend on what someone last browsed.
 
 (*) A ``base_url`` that comes from a workspace file (a cloned repository, a pull request) and does not
 point at an ElevenLabs host is refused, because the key would be sent there, unless the user confirms
@@ -25,7 +33,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -80,11 +89,12 @@ class Settings:
     demo: bool = False
     emulator_options: Mapping[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    last_agent: str | None = None  # the agent last opened on this server (the TUI's fallback)
 
     @classmethod
     def of(cls, *, api_key: str | None = None, base_url: str | None = None, workspace: str | Path | None = None,
            agent: str | None = None, demo: bool = False,
-           emulator_options: Mapping[str, Any] | None = None) -> "Settings":
+           emulator_options: Mapping[str, Any] | None = None, last_agent: str | None = None) -> "Settings":
         """Settings given directly (tests, embedding): every value counts as a flag."""
         ws = Path(workspace).expanduser().resolve() if workspace is not None else (
             demo_workspace_dir() if demo else Path.cwd())
@@ -95,7 +105,7 @@ class Settings:
                    workspace_source="given" if workspace is not None else (
                        "demo directory" if demo else "current directory"),
                    agent=agent, agent_source="given" if agent else "none", demo=demo,
-                   emulator_options=dict(emulator_options or {}))
+                   emulator_options=dict(emulator_options or {}), last_agent=last_agent)
 
     @property
     def masked_key(self) -> str:
@@ -107,6 +117,13 @@ class Settings:
     @property
     def has_key(self) -> bool:
         return bool(self.api_key) or self.demo
+
+    @property
+    def server_key(self) -> str:
+        """The server, as the per-user state and display cache know it (never the key)."""
+        from .userstate import server_key
+
+        return server_key(self.base_url, demo=self.demo, demo_options=self.emulator_options)
 
     def __repr__(self) -> str:  # never the key
         return (f"Settings(base_url={self.base_url!r} ({self.base_url_source}), key={self.masked_key} "
@@ -238,9 +255,14 @@ def resolve_settings(flags: ConfigFlags, env: Mapping[str, str] | None = None,
     else:
         agent, agent_src = None, "none"
 
-    return Settings(api_key=key, key_source=key_src, base_url=url or DEFAULT_BASE_URL, base_url_source=url_src,
-                    workspace_dir=ws_dir, workspace_source=ws_src, agent=agent, agent_source=agent_src,
-                    demo=flags.demo, emulator_options=dict(flags.emulator_options), warnings=tuple(warnings))
+    settings = Settings(api_key=key, key_source=key_src, base_url=url or DEFAULT_BASE_URL, base_url_source=url_src,
+                        workspace_dir=ws_dir, workspace_source=ws_src, agent=agent, agent_source=agent_src,
+                        demo=flags.demo, emulator_options=dict(flags.emulator_options), warnings=tuple(warnings))
+    # the agent last opened on this server: below everything above (see the module doc)
+    from .userstate import read_last_agent
+
+    last = read_last_agent(settings.server_key, env)
+    return replace(settings, last_agent=last) if last else settings
 
 
 class Session:
@@ -248,14 +270,6 @@ class Session:
     ``simulations``. Starts the client (and, with ``demo``, the emulator) on first use."""
 
     def __init__(self, settings: Settings, *, client_options: Mapping[str, Any] | None = None) -> None:
-        from .agents import AgentsService
-        from .conversations import ConversationsService
-        from .matrix import MatrixService
-        from .prompts import PromptsService
-        from .runs import RunsService
-        from .simulations import SimulationsService
-        from .tests import TestsService
-
         self.settings = settings
         self.client_options = dict(client_options or {})
         self._workspace: Workspace | None = None
@@ -266,13 +280,50 @@ class Session:
         self.demo_now: float | None = None  # the demo data's clock (relative date filters)
         # Called once the client exists (the CLI prints the server it talks to on stderr).
         self.on_start: Callable[[Session], None] | None = None
-        self.agents: AgentsService = AgentsService(self)
-        self.prompts: PromptsService = PromptsService(self)
-        self.conversations: ConversationsService = ConversationsService(self)
-        self.tests: TestsService = TestsService(self)
-        self.simulations: SimulationsService = SimulationsService(self)
-        self.runs: RunsService = RunsService(self)
-        self.matrix: MatrixService = MatrixService(self)
+
+    # The services, by area, each built (and its module imported) on first use: the TUI's first frame
+    # needs none of them but the conversations', and importing all seven cost ~30 ms of its start-up.
+    @cached_property
+    def agents(self) -> AgentsService:
+        from .agents import AgentsService
+
+        return AgentsService(self)
+
+    @cached_property
+    def prompts(self) -> PromptsService:
+        from .prompts import PromptsService
+
+        return PromptsService(self)
+
+    @cached_property
+    def conversations(self) -> ConversationsService:
+        from .conversations import ConversationsService
+
+        return ConversationsService(self)
+
+    @cached_property
+    def tests(self) -> TestsService:
+        from .tests import TestsService
+
+        return TestsService(self)
+
+    @cached_property
+    def simulations(self) -> SimulationsService:
+        from .simulations import SimulationsService
+
+        return SimulationsService(self)
+
+    @cached_property
+    def runs(self) -> RunsService:
+        from .runs import RunsService
+
+        return RunsService(self)
+
+    @cached_property
+    def matrix(self) -> MatrixService:
+        from .matrix import MatrixService
+
+        return MatrixService(self)
 
     # ------------------------------------------------------------------ what we talk to
     @property
@@ -308,8 +359,9 @@ class Session:
             raise UsageError("which agent? pass --agent, or pull one into the workspace (it becomes the default)")
         return found
 
-    def agent_id_or_none(self, explicit: str | None = None) -> str | None:
-        """As :meth:`agent_id`, for the places where "every agent" (None) is a fine answer."""
+    def agent_id_or_none(self, explicit: str | None = None, *, remembered: bool = False) -> str | None:
+        """As :meth:`agent_id`, for the places where "every agent" (None) is a fine answer. ``remembered``
+        (the TUI): after the workspace, the agent last opened on this server."""
         if explicit:
             return explicit
         if self.settings.agent:
@@ -320,7 +372,55 @@ class Session:
             ids = self.workspace.agent_ids()
         except WorkspaceError:
             ids = []
-        return ids[0] if len(ids) == 1 else None
+        if len(ids) == 1:
+            return ids[0]
+        return self.settings.last_agent if remembered else None
+
+    def startup_agent(self, explicit: str | None = None) -> str | None:
+        """What :meth:`agent_id_or_none` (``remembered=True``) will most likely say, found without the
+        workspace's models (too slow to import before the first frame): the ``agent_id`` of each pulled
+        ``agent.toml`` is read with ``tomllib`` alone. A prediction for starting early (the TUI's first
+        page request, the cached rows of its first frame); :meth:`agent_id_or_none` decides."""
+        if explicit:
+            return explicit
+        if self.settings.agent:
+            return self.settings.agent
+        ids = self._pulled_agent_ids()
+        return ids[0] if len(ids) == 1 else self.settings.last_agent
+
+    def _pulled_agent_ids(self) -> list[str]:
+        base = self.settings.workspace_dir / "agents"
+        try:
+            dirs = sorted(base.iterdir()) if base.is_dir() else []
+        except OSError:
+            return []
+        if not dirs:
+            return []
+        import tomllib
+
+        from ..workspace import files as F
+
+        out = []
+        for d in dirs:
+            try:
+                data = tomllib.loads(F.read_bytes(d / "agent.toml", 1 << 20).decode("utf-8"))
+            except (F.WorkspaceError, ValueError, OSError):  # (tomllib's and UTF-8's errors are ValueErrors)
+                continue
+            if isinstance(data.get("agent_id"), str) and data["agent_id"]:
+                out.append(data["agent_id"])
+        return out
+
+    def remember_agent(self, agent_id: str) -> None:
+        """Record ``agent_id`` as the last agent opened on this server (a small per-user file; never fails)."""
+        from .userstate import remember_agent
+
+        remember_agent(self.settings.server_key, agent_id)
+
+    def forget_agent(self, agent_id: str) -> None:
+        """``agent_id`` does not exist on this server (any more): do not open it next time."""
+        from .userstate import forget_agent
+
+        forget_agent(self.settings.server_key, agent_id)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -347,13 +447,26 @@ class Session:
                 self.demo_now = SEED_NOW + DAY
                 self._client = ConvAIClient(server.api_key, base_url=server.base_url, **self.client_options)
             else:
-                if not self.settings.api_key:
-                    raise ConfigError("No API key: set ELEVENLABS_API_KEY (or pass --api-key-file), "
-                                      "or run with --demo.")
-                self._client = ConvAIClient(self.settings.api_key, base_url=self.settings.base_url,
-                                            **self.client_options)
+                self.start_now()
+                return
             if self.on_start is not None:
                 self.on_start(self)
+
+    def start_now(self) -> bool:
+        """Build the client at once, without awaiting anything, when no emulator has to be started
+        first (False with ``--demo``: use :meth:`start`). The TUI sends its first request this way."""
+        if self._client is not None:
+            return True
+        if self.demo:
+            return False
+        if not self.settings.api_key:
+            raise ConfigError("No API key: set ELEVENLABS_API_KEY (or pass --api-key-file), or run with --demo.")
+        from ..api.client import ConvAIClient
+
+        self._client = ConvAIClient(self.settings.api_key, base_url=self.settings.base_url, **self.client_options)
+        if self.on_start is not None:
+            self.on_start(self)
+        return True
 
     async def client(self) -> ConvAIClient:
         await self.start()
@@ -361,6 +474,8 @@ class Session:
         return self._client
 
     async def close(self) -> None:
+        if "conversations" in self.__dict__:
+            self.conversations.discard_prefetched()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

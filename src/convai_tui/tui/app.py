@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Label, Static, Tab, Tabs
 
-from ..api.errors import ConvAIError
+from ..api.errors import ConvAIError, NotFoundError
 from ..services.errors import UsageError
 from ..services.session import Session, Settings
 from ..services.targets import RunTarget
@@ -86,6 +86,9 @@ class MainScreen(Screen):
             focused.post_message(replay)
 
     def compose(self) -> ComposeResult:
+        # A warm start (the agent to open is known and its rows were shown last time): the
+        # conversations pane is built for the first frame, with those rows, marked as cached.
+        cached = self.capp.warm_rows()
         with Horizontal(id="topbar"):
             yield Label("convai-tui", id="brand")
             yield AgentSwitcher(id="agent-select")
@@ -95,7 +98,13 @@ class MainScreen(Screen):
                 frame = PaneFrame(id=p, classes="pane -active" if i == 0 else "pane")
                 frame.border_title = p.capitalize()
                 with frame:
-                    yield Static("Loading…", classes="placeholder")
+                    if p == "conversations" and cached is not None:
+                        from .conversations.pane import ConversationsPane
+
+                        yield ConversationsPane(self.capp.session, self.capp.first_rows, cached,
+                                                id="conversations-body", classes="pane-body")
+                    else:
+                        yield Static("Loading…", classes="placeholder")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -115,6 +124,7 @@ class MainScreen(Screen):
             from ..api import client, models  # noqa: F401  (here, on this thread: see above)
 
             mark("client-imported")
+            self.capp.request_first_page()
         self.capp.boot()
         self.call_later(self._build_conversations)
 
@@ -127,8 +137,9 @@ class MainScreen(Screen):
         from .conversations.pane import ConversationsPane
 
         capp = self.capp
-        await self._mount_body("conversations", ConversationsPane(
-            capp.session, capp.first_rows, id="conversations-body", classes="pane-body"))
+        if not self.query(ConversationsPane):  # (a warm start built it for the first frame)
+            await self._mount_body("conversations", ConversationsPane(
+                capp.session, capp.first_rows, id="conversations-body", classes="pane-body"))
         mark("conversations-pane")
         self.capp.conversations_ready()
         self.run_worker(self._build_rest(), group="panes", exclusive=True)
@@ -190,6 +201,7 @@ class ConvaiApp(App):
         self.no_key = (not session.settings.has_key) if no_key is None else no_key
         self.force_compact = compact
         self.agent: Agent | None = None
+        self._agent_requested: str | None = None  # the agent being opened (or open)
         self.crash_report = ""
         self.active_pane = "conversations"
         import asyncio
@@ -213,6 +225,18 @@ class ConvaiApp(App):
 
             return NoKeyScreen()
         return MainScreen()
+
+    def warm_rows(self) -> tuple[str, list[Any], float] | None:
+        """(agent, rows, when saved) when the agent to open is known without a request and the rows
+        last shown for it are in the display cache: what the first frame can show."""
+        if self.no_key:
+            return None
+        agent = self.session.startup_agent(self.initial_agent)
+        if agent is None:
+            return None
+        found = self.session.conversations.cached_rows(agent)
+        mark("warm-cache-read")
+        return (agent, *found) if found else None
 
     def conversations_ready(self) -> None:
         """Called by the main screen once the conversations pane is mounted (it comes first)."""
@@ -428,14 +452,53 @@ class ConvaiApp(App):
         return self.main.query_one(TestsPane)
 
     # ------------------------------------------------------------------ boot and agents
+    def request_first_page(self) -> None:
+        """When the agent to open is known without asking the API (--agent, the environment,
+        default_agent, the only agent pulled, the last one used here), send the request for its
+        first page now: right after the client exists, before the conversations pane is built and
+        concurrently with the agent list, so the first rows cost one round trip. (With --demo the
+        emulator starts first: boot does it then.)"""
+        session = self.session
+        try:
+            if not session.start_now():
+                return
+        except ConvAIError:
+            return  # boot reports it
+        known = session.startup_agent(self.initial_agent)  # (a prediction, without the workspace models)
+        if known:
+            from ..services.conversations import LIST_PAGE
+
+            session.conversations.prefetch_first_page(known, page_size=LIST_PAGE)
+
     @work(exclusive=True, group="boot")
     async def boot(self) -> None:
         conn = self.main.query_one("#conn", Label)
         session = self.session
         conn.update("connecting…" if not session.demo else "starting the demo emulator…")
+        import asyncio
+
+        from ..services.conversations import LIST_PAGE
+
+        sel = self.main.query_one("#agent-select", AgentSwitcher)
         try:
             await session.start()
-            agents = await session.agents.list_all()
+            # When the agent to open is known without asking the API (--agent, the environment,
+            # default_agent, the only agent pulled, the last one used here), its first page is
+            # requested now, concurrently with the agent list: the first rows cost one round trip.
+            known = session.startup_agent(self.initial_agent)  # (a prediction, without the workspace models)
+            if known:
+                session.conversations.prefetch_first_page(known, page_size=LIST_PAGE)
+                sel.value = known  # opens it (see _agent_picked); the name comes with the list
+            listing = asyncio.ensure_future(session.agents.list_all())
+            try:  # the rule itself (session.agent_id_or_none), while the list is on its way
+                wanted = self.initial_agent or await asyncio.to_thread(session.agent_id_or_none, remembered=True)
+            except BaseException:
+                listing.cancel()
+                raise
+            if wanted and wanted != known:
+                session.conversations.prefetch_first_page(wanted, page_size=LIST_PAGE)
+                sel.value = wanted
+            agents = await listing
             mark("agents")
         except ConvAIError as exc:
             conn.update(Text(f"⚠ {safe(session.redact(str(exc)))}", style="red"))
@@ -450,21 +513,21 @@ class ConvaiApp(App):
                         markup=False)
         for w in session.settings.warnings:
             self.notify(w, severity="warning", markup=False)
-        sel = self.main.query_one("#agent-select", AgentSwitcher)
         sel.set_agents([(a.name or a.agent_id, a.agent_id) for a in agents])
         if not agents:
             self.notify("This account has no agents yet.", severity="warning")
             return
         ids = [a.agent_id for a in agents]
-        wanted = self.initial_agent or session.agent_id_or_none()
         first = wanted if wanted in ids else ids[0]
         if wanted and wanted not in ids:
+            if wanted == session.settings.last_agent and wanted not in (self.initial_agent, session.settings.agent):
+                await asyncio.to_thread(session.forget_agent, wanted)  # remembered, and gone since
             self.notify(f"Agent {wanted} not found; opened {first}.", severity="warning", markup=False)
         sel.value = first
 
     @on(AgentSwitcher.Changed, "#agent-select")
     def _agent_picked(self, event: AgentSwitcher.Changed) -> None:
-        if self.agent is None or self.agent.agent_id != event.value:
+        if event.value != self._agent_requested:
             self.load_agent(event.value)
 
     @on(AgentSwitcher.Clicked)
@@ -509,16 +572,29 @@ class ConvaiApp(App):
                                                                           branch_name=pulled_name), "version"))
         return choices
 
+    def load_agent(self, agent_id: str) -> Any:
+        """Open ``agent_id`` in every pane (again, if it is open). Returns the worker."""
+        self._agent_requested = agent_id
+        return self._load_agent(agent_id)
+
     @work(exclusive=True, group="agent")
-    async def load_agent(self, agent_id: str) -> None:
+    async def _load_agent(self, agent_id: str) -> None:
+        import asyncio
+
         await self.conversations_mounted.wait()
         # The conversation list needs only the id: start it now, not after the agent arrives.
         self.conversations_pane.load_agent(agent_id)
         try:
             agent, branches = await self.session.agents.with_branches(agent_id)
         except ConvAIError as exc:
-            self.notify(str(exc), title="Agent", severity="error", markup=False)
+            # an agent opened before the agent list came in (known from the settings or remembered) that
+            # does not exist: boot says so (once) when the list is in, and opens another. Whether the list
+            # came in before or after this 404 (a race), the only notice is boot's.
+            listed = self.main.query_one("#agent-select", AgentSwitcher).agents
+            if not (isinstance(exc, NotFoundError) and all(i != agent_id for _, i in listed)):
+                self.notify(str(exc), title="Agent", severity="error", markup=False)
             return
+        await asyncio.to_thread(self.session.remember_agent, agent_id)
         await self.panes_ready.wait()
         self.agent = agent
         self.sub_title = one_line(agent.name, 40)

@@ -51,10 +51,10 @@ def parse_config(path: Path, text: str, data: dict[str, Any]) -> WorkspaceConfig
 
 def read_config(root: Path) -> tuple[WorkspaceConfig, str | None]:
     """The workspace's settings and the digest of the file as read (None: no file)."""
+    path = root / CONFIG_NAME
+    if not path.exists():  # (before importing the file helpers: most starts have no convai.toml)
+        return WorkspaceConfig(), None
     from . import files as F
 
-    path = root / CONFIG_NAME
-    if not path.exists():
-        return WorkspaceConfig(), None
     loaded = F.read(path)  # a syntax error or a binary file is a FileFormatError with its position
     return parse_config(path, loaded.text, loaded.data), loaded.digest

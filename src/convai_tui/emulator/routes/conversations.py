@@ -118,7 +118,8 @@ async def list_conversations(st: State, f: Filters, cursor: str | None = None,
         agent_or_404(st, f.agent_id)
     after = _key_cursor(cursor)
     convs, nxt = st.history.list(agent_id=f.agent_id, after=after, page_size=page_size, match=_compile(f),
-                                 ascending=sort_direction == "asc")
+                                 ascending=sort_direction == "asc", start_before=f.call_start_before_unix,
+                                 start_after=f.call_start_after_unix)
     items = [st.history.summary(c, with_summary=summary_mode == "include", eval_ids=evaluation_criteria_ids or (),
                                 data_ids=data_collection_ids or ()) for c in convs]
     return JSONResponse({"conversations": items, "next_cursor": encode_cursor(list(nxt)) if nxt else None,

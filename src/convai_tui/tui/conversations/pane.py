@@ -1,4 +1,11 @@
-"""The Conversations pane: a lazily paged table of an agent's calls, filters, message search."""
+"""The Conversations pane: a lazily paged table of an agent's calls, filters, message search.
+
+Pages are fetched by cursor as the list is scrolled; the table holds at most :data:`KEEP_ROWS` rows
+(pages far from the viewport are evicted and fetched again by their cursor on return: see
+:class:`~..widgets.vtable.VirtualTable`). On start, the rows last shown for the agent (a per-user
+display cache, :mod:`convai_tui.services.userstate`) are shown at once, dimmed and marked as cached,
+until the fresh first page replaces them.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
-from ...api.errors import ConvAIError
-from ...services.conversations import ConversationFilter
+from ...api.errors import ConvAIError, NotFoundError
+from ...services.conversations import LIST_PAGE, ConversationFilter
 from ...textutil import one_line
 from ...timeline import mark
 from ..widgets.loading import loaded
@@ -28,9 +35,11 @@ if TYPE_CHECKING:
 
     from ...api.models import ConversationSummary
     from ...services.session import Session
+    from ...services.userstate import CachedRow
 
-PAGE = 100
+PAGE = LIST_PAGE
 PREFETCH_ROWS = 30  # keep this many rows loaded beyond the viewport
+KEEP_ROWS = 3000  # rows held at most; farther pages are fetched again when scrolled back to
 
 SUCCESS_OPTIONS = [("Any result", ""), ("Successful", "success"), ("Failed", "failure"), ("Unknown", "unknown")]
 DATE_OPTIONS = [("Any date", 0), ("Last 24 h", 1), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 90 days", 90)]
@@ -49,9 +58,12 @@ class ConversationsPane(Vertical):
         Binding("down", "results", "Results", show=False, tooltip="From the search box: to the results"),
     ]
 
-    def __init__(self, session: Session, first_rows: asyncio.Event, **kw: Any) -> None:
+    def __init__(self, session: Session, first_rows: asyncio.Event,
+                 cached: tuple[str, list[CachedRow], float] | None = None, **kw: Any) -> None:
+        """``cached``: (agent id, rows, when saved) to show until the fresh first page arrives."""
         super().__init__(**kw)
         self.session = session
+        self._cached = cached
         self.first_rows = first_rows  # set once the first page is in (or failed): start-up waits on it
         self.agent_id: str | None = None
         self.cursor: str | None = None
@@ -72,7 +84,7 @@ class ConversationsPane(Vertical):
         # are mounted just after the first page of rows is on screen (see mount_filters); their
         # row is there from the start, so nothing moves when they arrive.
         yield Horizontal(classes="filters", id="conv-filters")
-        yield VirtualTable(id="conv-table")
+        yield VirtualTable(id="conv-table", max_loaded_rows=KEEP_ROWS)
         yield StatusLine("Waiting for the API…", id="conv-status")
 
     @property
@@ -97,7 +109,25 @@ class ConversationsPane(Vertical):
 
     def on_mount(self) -> None:
         self._set_columns()
-        self.table.loading = True
+        if self._cached is None:
+            self.table.loading = True
+            return
+        agent_id, rows, saved = self._cached
+        import time
+
+        self.agent_id = agent_id
+        self.table.stale = True
+        self.table.add_rows((r.conversation_id, list(self._row(r))) for r in rows)
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(saved))
+        self.query_one("#conv-status", Label).update(
+            Text.assemble(("cached ", "bold black on yellow"), f" {len(rows):,} conversations as shown {when}; "
+                                                               "refreshing…"))
+        self.call_after_refresh(mark, "cached-rows-painted")
+
+    @property
+    def showing_cached(self) -> bool:
+        """The rows on screen are the display cache's (the fresh first page has not replaced them yet)."""
+        return self.table.stale
 
     @property
     def table(self) -> VirtualTable:
@@ -123,7 +153,7 @@ class ConversationsPane(Vertical):
                                   rating=value("#conv-rating"), search=search)
 
     def load_agent(self, agent_id: str) -> None:
-        if self.agent_id == agent_id and self.loaded:
+        if self.agent_id == agent_id and (self.loaded or self.fetching):
             return
         self.agent_id = agent_id
         self.reset()
@@ -137,8 +167,12 @@ class ConversationsPane(Vertical):
         self.has_more = True
         self.fetching = False
         self.loaded = 0
-        self.table.clear()
-        self.table.loading = True
+        keep = self.showing_cached and self._cached is not None and self._cached[0] == self.agent_id \
+            and self._applied == ConversationFilter()
+        if not keep:  # the cached rows stay up (dimmed) until the fresh page replaces them
+            self.table.stale = False
+            self.table.clear()
+            self.table.loading = True
         self.fetch_page()
 
     @work(group="conv-page")
@@ -149,7 +183,8 @@ class ConversationsPane(Vertical):
         gen = self.generation
         agent_id = self.agent_id
         status = self.query_one("#conv-status", Label)
-        status.update(f"Loading… ({self.loaded:,} loaded)")
+        if not self.showing_cached:  # (that status line says it is refreshing)
+            status.update(f"Loading… ({self.loaded:,} loaded)")
         first = not self.first_rows.is_set()
         if first:
             mark("first-page-request")
@@ -161,8 +196,10 @@ class ConversationsPane(Vertical):
             if gen == self.generation and self.is_mounted:
                 self.fetching = False
                 loaded(self.table)
-                status.update(Text(f"Error: {exc}", style="red"))
-                self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
+                status.update(Text(f"Error: {exc}" + (" (the rows shown are cached)" if self.showing_cached else ""),
+                                   style="red"))
+                if not (first and isinstance(exc, NotFoundError)):  # an agent that is gone: the app says so
+                    self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
             self.first_rows.set()
             return
         if first:
@@ -177,7 +214,13 @@ class ConversationsPane(Vertical):
                 and all(n.display for n in self.ancestors_with_self if isinstance(n, Widget))):
             self.table.focus()
         self._focus_results = False
-        self._add_rows(items)
+        token = self.cursor  # what fetches this page again
+        if self.cursor is None and self.table.stale:
+            self.table.replace_rows(self._rows_of(items), token=token)  # the fresh page for the cached one
+        else:
+            self.table.add_rows(self._rows_of(items), token=token)
+        if self.cursor is None and self.agent_id is not None and self._applied.search is None:
+            self._remember_rows(self.agent_id, self._applied, items)
         self.cursor = page.next_cursor
         self.has_more = bool(page.has_more and page.next_cursor)
         self.fetching = False
@@ -194,11 +237,39 @@ class ConversationsPane(Vertical):
         if self.has_more and self.table.row_count < self.table.size.height + PREFETCH_ROWS:
             self.fetch_page()
 
-    def _add_rows(self, items: list[Any]) -> None:
-        self.table.add_rows((c.conversation_id, list(self._row(c))) for c in items)
+    def _rows_of(self, items: list[Any]) -> list[tuple[str, list[Any]]]:
+        return [(c.conversation_id, list(self._row(c))) for c in items]
+
+    @work(group="conv-cache")
+    async def _remember_rows(self, agent_id: str, filters: ConversationFilter, items: list[Any]) -> None:
+        """Keep this first page for the next start (a small per-user file, written off the UI thread)."""
+        import asyncio
+
+        await asyncio.to_thread(self.session.conversations.remember_rows, agent_id, filters, items)
+
+    @on(VirtualTable.NeedRows, "#conv-table")
+    def _need_rows(self, event: VirtualTable.NeedRows) -> None:
+        self.refetch(event.block, event.token)
+
+    @work(group="conv-refetch")
+    async def refetch(self, block: int, cursor: Any) -> None:
+        """Fetch an evicted page again by the cursor it was fetched with (its token)."""
+        gen, agent_id = self.generation, self.agent_id
+        if agent_id is None:
+            return
+        try:
+            page = await self.session.conversations.page(agent_id, cursor=cursor, page_size=PAGE,
+                                                         filters=self._applied)
+        except ConvAIError as exc:
+            if gen == self.generation and self.is_mounted:
+                self.table.fill_failed(block)
+                self.query_one("#conv-status", Label).update(Text(f"Error: {exc}", style="red"))
+            return
+        if gen == self.generation and self.is_mounted:
+            self.table.fill_block(block, self._rows_of(page.conversations))
 
     @staticmethod
-    def _row(c: ConversationSummary) -> tuple[Any, ...]:
+    def _row(c: ConversationSummary | CachedRow) -> tuple[Any, ...]:
         fb = c.extra_fields.get("feedback")
         if fb in FEEDBACK_CELL:
             feedback: Any = FEEDBACK_CELL[fb]
@@ -212,7 +283,7 @@ class ConversationsPane(Vertical):
                 Text(one_line(c.call_summary_title or "", 60)), Text(one_line(c.main_language or "", 4)), feedback)
 
     def set_feedback(self, conversation_id: str, value: str | None) -> None:
-        if conversation_id not in self.table.index:
+        if self.table.index.get(conversation_id, -1) < 0:
             return
         self.table.update_cell(conversation_id, "feedback", FEEDBACK_CELL.get(value or "", Text("")))
 

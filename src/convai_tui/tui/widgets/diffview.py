@@ -154,7 +154,7 @@ class DiffView(ScrollView, can_focus=True):
         width = self._width
         rows = self.sbs.rows
         if not rows or line >= self._offsets[-1] or width <= 0:
-            return Strip.blank(max(0, width))
+            return Strip.blank(max(0, width), Style())  # (a style: NO_COLOR's monochrome filter reads it)
         idx = bisect.bisect_right(self._offsets, line) - 1
         k = line - self._offsets[idx]
         r: Row = rows[idx]

@@ -89,8 +89,8 @@ class MatrixView(ScrollView, can_focus=True):
                 segs = [Segment(f" {one_line(label, NAME_W - 2):<{NAME_W - 1}}", FIXED + Style(dim=True))]
                 segs += [Segment(f"{one_line(texts[c], CELL_W - 1):>{CELL_W - 1}} ", Style(dim=True))
                          for c in cols if c < len(texts)]
-                return Strip(segs).extend_cell_length(width).crop(0, width)
-            return Strip.blank(width)
+                return Strip(segs).extend_cell_length(width, Style()).crop(0, width)
+            return Strip.blank(width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
         on_row = i == self.cursor_row
         segs = [Segment(f" {one_line(self.names[i], NAME_W - 2):<{NAME_W - 1}}",
                         FIXED + (Style(bold=True) if on_row and self.has_focus else Style()))]
@@ -100,7 +100,7 @@ class MatrixView(ScrollView, can_focus=True):
             if on_row and k == self.cursor_col and self.has_focus:
                 style = style + CURSOR
             segs.append(Segment(f"{text:>{CELL_W - 1}} ", style))
-        return Strip(segs).extend_cell_length(width).crop(0, width)
+        return Strip(segs).extend_cell_length(width, Style()).crop(0, width)
 
     def action_move(self, dx: int, dy: int) -> None:
         if not self.names:

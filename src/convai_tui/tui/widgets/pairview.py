@@ -96,11 +96,11 @@ class PairView(ScrollView, can_focus=True):
         self._layout()
         line = int(self.scroll_offset.y) + y
         if not self.rows or line >= self._offsets[-1]:
-            return Strip.blank(self.size.width)
+            return Strip.blank(self.size.width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
         i = bisect.bisect_right(self._offsets, line) - 1
         strips = self._strips(i)
         k = line - self._offsets[i]
-        return strips[k] if k < len(strips) else Strip.blank(self.size.width)
+        return strips[k] if k < len(strips) else Strip.blank(self.size.width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
 
     def plain(self) -> str:
         """Everything shown, as text (tests)."""

@@ -114,11 +114,14 @@ class RunGrid(ScrollView, can_focus=True):
             n += 1
         if changed_rows:
             top, height, width = int(self.scroll_offset.y), self.size.height, self.size.width
+            regions = []
             for i in changed_rows:
                 self._cache.pop(i, None)
                 y = i + 1 - top
                 if 0 < y < height:
-                    self.refresh(Region(0, y, width, 1))
+                    regions.append(Region(0, y, width, 1))
+            if regions:
+                self.refresh(*regions)
         return n
 
     def rate(self, test_id: str) -> tuple[int, int]:
@@ -176,13 +179,13 @@ class RunGrid(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
-            return self._header().extend_cell_length(width).crop(0, width)
+            return self._header().extend_cell_length(width, Style()).crop(0, width)
         i = int(self.scroll_offset.y) + y - 1
         if i >= len(self.rows):
-            return Strip.blank(width)
+            return Strip.blank(width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
         strip = self._cache.get(i)
         if strip is None:
-            strip = self._row_strip(i).extend_cell_length(width).crop(0, width)
+            strip = self._row_strip(i).extend_cell_length(width, Style()).crop(0, width)
             self._cache[i] = strip
         return strip
 

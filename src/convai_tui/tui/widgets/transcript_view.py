@@ -161,6 +161,10 @@ class TranscriptView(ScrollView, can_focus=True):
         width = self._view_width()
         if not force and width == self._width:
             return
+        if width == 0 and self.turns:  # not laid out yet: the first resize does it, once, at the real width;
+            self._width = -1  # meanwhile one line a turn, so the offsets always match the turns
+            self._offsets = list(range(len(self.turns) + 1))
+            return
         self._width = width
         self._cache.clear()
         w = self._text_width()
@@ -266,11 +270,11 @@ class TranscriptView(ScrollView, can_focus=True):
         self._layout()
         line = int(self.scroll_offset.y) + y
         if not self.turns or line >= self._offsets[-1]:
-            return Strip.blank(self._width)
+            return Strip.blank(self._width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
         i = bisect.bisect_right(self._offsets, line) - 1
         strips = self._strips(i)
         k = line - self._offsets[i]
-        return strips[k] if k < len(strips) else Strip.blank(self._width)
+        return strips[k] if k < len(strips) else Strip.blank(self._width, Style())  # (a style: NO_COLOR's monochrome filter reads it)
 
     def plain(self, i: int) -> str:
         """The turn as shown (for tests)."""
