@@ -65,7 +65,8 @@ async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:
         await wait_for(pilot, lambda: app.agent and app.agent.agent_id == agent_id, what="agent switch")
     await wait_for(pilot, lambda: app.agent is not None and app.conversations_pane.table.row_count > 0
                    and not app.conversations_pane.fetching and app.tests_pane.tests
-                   and not app.tests_pane.grid.loading, what="panes loaded")
+                   and not app.tests_pane.grid.loading
+                   and not app.prompt_pane.query_one("#prompt-text").loading, what="panes loaded")
     await pilot.pause(0.1)
     return app
 

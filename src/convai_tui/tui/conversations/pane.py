@@ -19,7 +19,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
-from ...api.errors import ConvAIError, NotFoundError
+from ...api.errors import ConvAIError, NotFoundError, PaginationError
+from ...api.guards import PageGuard
 from ...services.conversations import LIST_PAGE, ConversationFilter
 from ...textutil import one_line
 from ...timeline import mark
@@ -74,6 +75,7 @@ class ConversationsPane(Vertical):
         self.search_text = ""
         self.generation = 0  # bumps on every reset: stale pages are dropped
         self.loaded = 0
+        self._guard = PageGuard("Listing conversations")
         self._filters_mounted = False
         self._filters_mounting = False
         self._focus_results = False
@@ -167,6 +169,7 @@ class ConversationsPane(Vertical):
         self.has_more = True
         self.fetching = False
         self.loaded = 0
+        self._guard = PageGuard("Listing conversations")  # a list that never ends stops here, not in a loop
         keep = self.showing_cached and self._cached is not None and self._cached[0] == self.agent_id \
             and self._applied == ConversationFilter()
         if not keep:  # the cached rows stay up (dimmed) until the fresh page replaces them
@@ -225,6 +228,15 @@ class ConversationsPane(Vertical):
         self.has_more = bool(page.has_more and page.next_cursor)
         self.fetching = False
         self.loaded += len(items)
+        try:
+            self._guard.check(len(items), page.has_more, page.next_cursor)
+        except PaginationError as exc:  # a repeated cursor, or empty pages that say there is more
+            self.has_more = False
+            self.first_rows.set()
+            status.update(Text(f"{self.table.row_count:,} conversations; stopped: {one_line(str(exc), 200)}",
+                               style="red"))
+            self.app.notify(str(exc), title="Conversations", severity="error", markup=False)
+            return
         more = " · scroll for more" if self.has_more else ""
         what = "conversations"
         if self._applied.search:
