@@ -864,7 +864,7 @@ def bench_export() -> None:
                                            f"{s_n / s_el:,.0f}/s, {s_el:.1f} s); output identical: {c_sha == s_sha}")
     record("export: peak RSS of the exporting process", c_rss, "MB", "constant memory", c_rss <= sl_rss * 1.25,
            section=sec, baseline=f"{sl_n:,} conv: {sl_rss:.0f} MB", ratio=c_rss / sl_rss,
-           how="its own peak (the child's rusage, not the emulator's): 100,000 vs the newest 10,000",
+           how="its own peak (the child's VmHWM, not the emulator's nor the benchmark's): 100,000 vs the newest 10,000",
            result=f"**{c_rss:,.0f} MB** for 100k = {c_rss / sl_rss:.2f}× that of 10k ({sl_rss:,.0f} MB); one at a "
                   f"time {s_rss:,.0f} MB")
     with EmulatorProc(conversations=100_000, conversations_agent=BELLA, latency_ms=LATENCY) as e150:
