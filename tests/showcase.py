@@ -193,7 +193,8 @@ async def scene_compare(pilot: Any) -> None:
 
     app = await _two_recorded_runs(pilot)
     app.open_history()
-    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.runs
+                   and app.screen.query("#hist-table"), what="history with its runs")
     app.screen.action_compare()
     await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), what="compare")
     await _settle(pilot)
