@@ -187,3 +187,41 @@ def test_export_of_100000_conversations_in_bounded_memory(tmp_path):
     assert small < full / 5
     print(f"export peak RSS: {small:,} conv -> {rss_small} KiB; {full:,} conv -> {rss_full} KiB")
     assert rss_full < rss_small * 1.25, (rss_small, rss_full)
+
+
+def test_conversation_filters_the_api_has(cli):
+    """The useful filters of the published API (issue 14): branch, version, duration, tool, language,
+    evaluation criterion; sent as its own parameters (the emulator in strict mode refuses any other), each
+    one narrowing the list as the emulator's data says it should."""
+    def listed(*flags: str) -> list[dict]:
+        code, out, err = cli("conversations", "list", "--agent", "agent_dental_bella", "--limit", "0", "--json", *flags)
+        assert code == 0, err
+        return json.loads(out)
+
+    everything = listed()
+    state = cli.srv.state
+    calls = {c.id: c for c in state.by_agent["agent_dental_bella"]}
+    assert len(everything) == len(calls) > 20
+    long = listed("--min-duration", "60")
+    assert long and len(long) < len(everything) and all(c["call_duration_secs"] >= 60 for c in long)
+    short = listed("--max-duration", "40")
+    assert short and all(c["call_duration_secs"] <= 40 for c in short)
+    assert all(c["main_language"] == "en" for c in listed("--language", "en"))
+    vid = next(c.version_id for c in calls.values() if getattr(c, "version_id", None))
+    served = listed("--version-id", vid)
+    assert served and {calls[c["conversation_id"]].version_id for c in served} == {vid}
+    booked = listed("--tool", "book_appointment")
+    assert 0 < len(booked) < len(everything)
+    failed = listed("--criterion", "confirms_booking:failure")
+    assert 0 < len(failed) < len(everything)
+    code, out, err = cli("conversations", "show", failed[0]["conversation_id"], "--json")
+    assert json.loads(out)["analysis"]["evaluation_criteria_results"]["confirms_booking"]["result"] == "failure"
+    # combined: all of them at once
+    both = listed("--criterion", "confirms_booking:failure", "--tool", "book_appointment")
+    assert {c["conversation_id"] for c in both} <= {c["conversation_id"] for c in failed} & {
+        c["conversation_id"] for c in booked}
+    for bad, needle in ((["--criterion", "confirms_booking"], "CRITERION_ID:RESULT"),
+                        (["--min-duration", "50", "--max-duration", "10"], "--min-duration"),
+                        (["--min-duration", "-1"], "--min-duration")):
+        code, out, err = cli("conversations", "list", *bad)
+        assert code == 2 and needle in err, (bad, err)

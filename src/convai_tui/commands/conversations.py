@@ -15,7 +15,10 @@ from .runner import EXIT_OK, run
 
 def _filters(s: Session, args: argparse.Namespace) -> ConversationFilter:
     return s.conversations.filter_for(failed=args.failed, successful=args.successful, since=args.since,
-                                      until=args.until, search=getattr(args, "search", None))
+                                      until=args.until, search=getattr(args, "search", None),
+                                      branch_id=args.branch_id, version_id=args.version_id,
+                                      min_duration=args.min_duration, max_duration=args.max_duration,
+                                      tools=args.tool, languages=args.language, criteria=args.criterion)
 
 
 def cmd_conversations_list(args: argparse.Namespace) -> int:

@@ -317,3 +317,14 @@ def _conv_filters(c: argparse.ArgumentParser) -> None:
     g = c.add_mutually_exclusive_group()
     g.add_argument("--failed", action="store_true", help="only unsuccessful calls")
     g.add_argument("--successful", action="store_true", help="only successful calls")
+    c.add_argument("--branch-id", metavar="ID", help="only calls the branch served (its id: branches list)")
+    c.add_argument("--version-id", metavar="ID", help="only calls the version served (agtvrsn_…: versions --stats)")
+    c.add_argument("--min-duration", type=int_in(0), metavar="SECS", help="calls at least this long")
+    c.add_argument("--max-duration", type=int_in(0), metavar="SECS", help="calls at most this long")
+    c.add_argument("--tool", action="append", default=[], metavar="NAME",
+                   help="calls that used this tool (repeatable: any of them)")
+    c.add_argument("--language", action="append", default=[], metavar="CODE",
+                   help="calls in this main language, e.g. en (repeatable: any of them)")
+    c.add_argument("--criterion", action="append", default=[], metavar="ID:RESULT",
+                   help="calls whose evaluation criterion had this result, e.g. confirms_booking:failure "
+                        "(repeatable: all of them)")

@@ -86,13 +86,22 @@ class ConversationFilter:
     before: int | None = None  # absolute: start time before
     rating: str | None = None  # rated_high (4-5) | rated_low (1-2)
     search: str | None = None  # the API's full-text search over the conversations (with the filters above)
+    branch_id: str | None = None  # the calls a branch served
+    version_id: str | None = None  # the calls a version served
+    min_duration: int | None = None  # seconds
+    max_duration: int | None = None
+    tools: tuple[str, ...] = ()  # any of these tools was called
+    languages: tuple[str, ...] = ()  # detected main language, any of these
+    criteria: tuple[str, ...] = ()  # "criterion_id:result" (success | failure | unknown), all of them
     now: float | None = None  # the clock for since_days (tests and the demo's fixed data)
 
     @property
     def cache_key(self) -> str:
         """The filters as the display cache keys them (relative dates as chosen, not as computed)."""
         return f"success={self.success};days={self.since_days};after={self.after};before={self.before};" \
-               f"rating={self.rating};search={self.search}"
+               f"rating={self.rating};search={self.search};branch={self.branch_id};version={self.version_id};" \
+               f"dur={self.min_duration}-{self.max_duration};tools={self.tools};langs={self.languages};" \
+               f"criteria={self.criteria}"
 
     def params(self) -> dict[str, Any]:
         p: dict[str, Any] = {}
@@ -112,7 +121,20 @@ class ConversationFilter:
             p["rating_max"] = 2
         if self.search:
             p["search"] = self.search
+        for key, value in (("branch_id", self.branch_id), ("version_id", self.version_id),
+                           ("call_duration_min_secs", self.min_duration), ("call_duration_max_secs", self.max_duration)):
+            if value is not None:
+                p[key] = value
+        for key, values in (("tool_names", self.tools), ("main_languages", self.languages),
+                            ("evaluation_params", self.criteria)):
+            if values:
+                p[key] = list(values)
         return p
+
+
+def _params_key(params: dict[str, Any]) -> tuple[Any, ...]:
+    """The parameters as a dict key (list values as tuples)."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
 
 
 class ConversationsService:
@@ -127,23 +149,37 @@ class ConversationsService:
         return f
 
     def filter_for(self, *, failed: bool = False, successful: bool = False, since: str | None = None,
-                   until: str | None = None, search: str | None = None) -> ConversationFilter:
+                   until: str | None = None, search: str | None = None, branch_id: str | None = None,
+                   version_id: str | None = None, min_duration: int | None = None, max_duration: int | None = None,
+                   tools: list[str] | None = None, languages: list[str] | None = None,
+                   criteria: list[str] | None = None) -> ConversationFilter:
         """The CLI's filter flags, checked."""
         if failed and successful:
             raise UsageError("--failed and --successful exclude each other")
+        if min_duration is not None and max_duration is not None and min_duration > max_duration:
+            raise UsageError("--min-duration must not be more than --max-duration")
+        for c in criteria or []:
+            cid, sep, result = c.partition(":")
+            if not sep or not cid.strip() or result not in ("success", "failure", "unknown"):
+                raise UsageError(f"--criterion {c!r}: expected CRITERION_ID:RESULT, the result success, failure "
+                                 "or unknown (e.g. confirms_booking:failure)")
         now = self.s.demo_now
         after = parse_time(since, now) - 1 if since else None
         before = parse_time(until, now) if until else None
         if after is not None and before is not None and after >= before:
             raise UsageError("--since must be before --until")
         return ConversationFilter(success="failure" if failed else "success" if successful else None,
-                                  after=after, before=before, search=(search or "").strip() or None)
+                                  after=after, before=before, search=(search or "").strip() or None,
+                                  branch_id=branch_id or None, version_id=version_id or None,
+                                  min_duration=min_duration, max_duration=max_duration,
+                                  tools=tuple(t for t in tools or [] if t), languages=tuple(x for x in languages or [] if x),
+                                  criteria=tuple(criteria or []))
 
     async def page(self, agent_id: str | None, *, cursor: str | None = None, page_size: int = 50,
                    filters: ConversationFilter | None = None) -> ConversationsPage:
         params = self._filters(filters).params()
         if cursor is None and self._prefetched:
-            task = self._prefetched.pop((agent_id, page_size, tuple(sorted(params.items()))), None)
+            task = self._prefetched.pop((agent_id, page_size, _params_key(params)), None)
             if task is not None:
                 return await task
         c = await self.s.client()
@@ -158,7 +194,7 @@ class ConversationsService:
         from ..timeline import mark
 
         params = self._filters(filters).params()
-        key = (agent_id, page_size, tuple(sorted(params.items())))
+        key = (agent_id, page_size, _params_key(params))
         if key in self._prefetched:
             return
 
