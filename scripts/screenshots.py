@@ -12,12 +12,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the scenes live with the tests
-from showcase import SCENES, make_app  # noqa: E402
+from showcase import SCENES, fixed_run_ids, make_app  # noqa: E402
 
 SIZES = {"": (120, 40), "-80x24": (80, 24)}
 
 
 async def shoot(name: str, size: tuple[int, int], path: Path) -> None:
+    from convai_tui.services import runs
+
+    runs.new_run_id = fixed_run_ids()  # the same picture from one run to the next
     app = make_app()
     async with app.run_test(size=size) as pilot:
         await SCENES[name](pilot)

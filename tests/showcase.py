@@ -26,6 +26,15 @@ def _scratch_dir() -> str:
     return d.name
 
 
+def fixed_run_ids() -> Callable[..., str]:
+    """A stand-in for ``services.runs.new_run_id`` for pictures: ids from a counter on a fixed date (a
+    run id is a time and random digits, and the Tests pane shows it: two pictures of one scene differed)."""
+    import itertools
+
+    counter = itertools.count(1)
+    return lambda now=None: f"20261120-090000-{next(counter):06x}"
+
+
 def make_app(workspace_dir: str | Path | None = None, **emulator: Any) -> ConvaiApp:
     """The demo app on a fresh in-process emulator and (unless given) a new empty workspace: scripted
     runs never touch the user's demo directory or the current directory."""

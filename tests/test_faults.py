@@ -84,7 +84,7 @@ async def test_retry_after_http_date_and_ms_are_honoured():
 
 
 async def test_tui_soak_under_random_faults(fresh_emulator, tmp_path):
-    """300+ requests with a random fault in ~30 % of them: no crash, every failure shown as a
+    """200+ requests with a random fault in ~30 % of them: no crash, every failure shown as a
     notification, and the UI answers keys throughout. (The emulator's fault counters are read from its
     state, in this process: a blocking HTTP call from the test would stall the app's loop each round.)"""
     srv = fresh_emulator
@@ -106,7 +106,7 @@ async def test_tui_soak_under_random_faults(fresh_emulator, tmp_path):
         panes = ["conversations", "prompt", "simulation", "tests"]
         keys_answered = 0
         rounds = 0
-        while faults.seen - start_seen < 320 and rounds < 300:
+        while faults.seen - start_seen < 220 and rounds < 250:
             rounds += 1
             target = rnd.choice(panes)
             await pilot.press(f"alt+{panes.index(target) + 1}")
@@ -129,8 +129,8 @@ async def test_tui_soak_under_random_faults(fresh_emulator, tmp_path):
             elif action == "agent":
                 app.load_agent(rnd.choice([BELLA, "agent_sanitas_ro", "agent_acme_support"]))
             await pilot.pause(0.05)
-        assert faults.seen - start_seen >= 300
-        assert faults.fired >= 60
+        assert faults.seen - start_seen >= 200
+        assert faults.fired >= 40
         # still alive and answering after the storm
         await pilot.press("alt+2")
         await wait_for(pilot, lambda: app.active_pane == "prompt", what="final key")

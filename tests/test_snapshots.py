@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from showcase import SCENES, make_app
+from showcase import SCENES, fixed_run_ids, make_app
+
+
+@pytest.fixture(autouse=True)
+def _fixed_run_ids(monkeypatch):
+    from convai_tui.services import runs
+
+    monkeypatch.setattr(runs, "new_run_id", fixed_run_ids())
 
 WIDE, COMPACT = (120, 40), (80, 24)
 CASES = [(scene, size) for scene in ("main", "transcript", "simulation", "tests", "diff") for size in (WIDE, COMPACT)]
