@@ -177,3 +177,27 @@ async def test_versions_dialog_shows_each_versions_live_calls(tmp_path):
         assert served == live.calls or live.capped
         shown = str(screen.query_one("#pv-list").get_option(str(best)).prompt)
         assert f"{rates[best] * 100:.0f}%" in shown and f"{live.calls:,}" in shown
+
+
+async def test_matrix_columns_read_the_versions_once(tmp_path, monkeypatch):
+    """Twenty version columns used to read the whole versions folder once each (420 TOML files parsed:
+    a second before a 20-version matrix showed). The versions are read once for all the columns."""
+    from convai_tui.services.session import Session, Settings
+    from convai_tui.workspace.store import Workspace
+
+    s = Session(Settings.of(demo=True, workspace=tmp_path))
+    try:
+        await s.prompts.pull(BELLA, with_tests=False)
+        base = s.prompts.versions(BELLA)[0].draft
+        for n in range(2, 21):
+            s.prompts.save_version(BELLA, PromptDraft(base.prompt + f"\nRule {n}.", base.first_message, base.llm,
+                                                      base.temperature), message=f"v{n}")
+        reads = []
+        real = Workspace.list
+        monkeypatch.setattr(Workspace, "list", lambda self, agent_id: reads.append(agent_id) or real(self, agent_id))
+        cols = await s.matrix.columns(BELLA, [f"v{n}" for n in range(1, 21)] + ["remote"])
+        assert [c.key for c in cols] == [f"v{n}" for n in range(1, 21)] + ["remote"]
+        assert len({c.content_hash for c in cols[:20]}) == 20 and cols[0].content_hash == cols[-1].content_hash
+        assert len(reads) == 1, reads
+    finally:
+        await s.close()

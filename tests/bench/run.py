@@ -12,7 +12,7 @@ table from this JSON (never by hand). Memory figures are the measured process's 
 Targets are the budgets from the project's issues; ``ok`` says whether this run met them.
 
 Usage: python tests/bench/run.py [--json FILE] [--quick] [--only NAME ...] [--beside]
-  --only: runs first_paint latency list long_transcript stream parse grid diff export
+  --only: runs matrix first_paint latency list long_transcript stream parse grid diff export
   --beside: run a second full benchmark at the same time (a busy, shared machine), its results thrown away
 Needs tmux for the terminal figures (skipped with a note when it is missing).
 """
@@ -962,13 +962,129 @@ def bench_runs() -> None:
 
 
 # ---------------------------------------------------------------------------- main
+def bench_matrix(emu: EmulatorProc) -> None:
+    """Issue 16: a 200-test x 20-version matrix built from recorded runs, to its first screen (the real
+    MatrixScreen against the emulator: the agent and its tests fetched, 20 run files read, 4,000 cells);
+    and the run-tests calls a fill and a bisect make against the fewest possible."""
+    import math
+
+    from textual.app import App
+
+    from convai_tui.api.models import AgentTest, TestInvocation
+    from convai_tui.emulator.seed import DEMO_KEY
+    from convai_tui.services.session import Session, Settings
+    from convai_tui.tui.runs.matrix import MatrixScreen
+    from convai_tui.tui.widgets.matrixview import MatrixView
+    from convai_tui.workspace.versions import PromptDraft
+
+    def session(ws: str) -> Session:
+        return Session(Settings.of(api_key=DEMO_KEY, base_url=emu.base_url, workspace=ws))
+
+    async def build_bench() -> float:
+        ws = tempfile.mkdtemp(prefix="convai-bench-matrix-")
+        s = session(ws)
+        await s.prompts.pull(BELLA, with_tests=False)
+        base = s.prompts.versions(BELLA)[0].draft
+        for n in range(2, 21):
+            s.prompts.save_version(BELLA, PromptDraft(base.prompt + f"\nRule {n}.", base.first_message, base.llm,
+                                                      base.temperature), message=f"v{n}")
+        tests = [AgentTest(id=f"test_m{i:03d}", name=f"Test number {i}", type="llm", success_condition="x")
+                 for i in range(200)]  # (tests seen in recorded runs are rows even when not attached)
+        for v in s.prompts.versions(BELLA):
+            target = await s.prompts.target(BELLA, version=v.number)
+            inv = TestInvocation.model_validate({"id": f"inv_{v.number}", "test_runs": [
+                {"test_run_id": f"r{v.number}_{i}_{k}", "test_id": t.id, "repeat_index": k,
+                 "status": "passed" if (i + v.number + k) % 4 else "failed"}
+                for i, t in enumerate(tests) for k in range(3)]})
+            s.runs.record_test_run(BELLA, tests, inv, target, repeat=3, started=time.time())
+        await s.close()
+        specs = [f"v{n}" for n in range(1, 21)]
+        times = []
+        for _ in range(5):
+            fresh = session(ws)
+
+            class Host(App[None]):
+                pass
+
+            app = Host()
+            async with app.run_test(size=(200, 60)) as pilot:
+                t0 = time.perf_counter()
+                await app.push_screen(MatrixScreen(fresh, BELLA, specs))
+                while not (isinstance(app.screen, MatrixScreen) and app.screen.matrix is not None
+                           and not app.screen.query_one(MatrixView).loading):
+                    await asyncio.sleep(0.001)
+                await pilot.pause(0)  # the first screen drawn
+                times.append((time.perf_counter() - t0) * 1000)
+                rows, cols = len(app.screen.matrix.rows), len(app.screen.matrix.columns)
+            await fresh.close()
+        shutil.rmtree(ws, ignore_errors=True)
+        t = statistics.median(times)
+        record("matrix: 200 tests × 20 versions, first screen", t, "ms", "< 150 ms", t < 150, section="versions",
+               key="matrix_build", how=f"the matrix screen against the emulator: agent and tests fetched, 20 recorded "
+                                       f"runs of 200 tests × 3 read, {rows} × {cols} cells matched by prompt hash and "
+                                       "drawn (median of 5)",
+               result=f"**{t:,.0f} ms** ({min(times):,.0f}–{max(times):,.0f})")
+        return t
+
+    async def calls_bench() -> None:
+        ws = tempfile.mkdtemp(prefix="convai-bench-matrix-")
+        s = session(ws)
+        await s.prompts.pull(BELLA, with_tests=False)
+        base = s.prompts.versions(BELLA)[0].draft
+        confirm = "\nAlways confirm the booking time."
+
+        def save(extra: str, msg: str) -> None:
+            s.prompts.save_version(BELLA, PromptDraft(base.prompt + extra, base.first_message, base.llm,
+                                                      base.temperature), message=msg)
+
+        # fill: v1 (= remote) .. v6, of which v4 repeats v2's prompt and v6 v3's: 4 distinct prompts
+        for extra, msg in ((confirm, "v2"), ("\nBe brief.", "v3"), (confirm, "v4 = v2"), ("\nBe warm.", "v5"),
+                           ("\nBe brief.", "v6 = v3")):
+            save(extra, msg)
+        m, tests = await s.matrix.matrix(BELLA, [f"v{n}" for n in range(1, 7)] + ["remote"])
+        distinct = len({c.content_hash for c in m.columns})
+        before = len(s.runs.list(BELLA))
+        async for _ in s.matrix.fill(m, tests, repeat=1):
+            pass
+        fill_calls = len(s.runs.list(BELLA)) - before
+        record("matrix fill: run-tests calls", fill_calls, "calls", f"= {distinct} (one per distinct prompt)",
+               fill_calls == distinct, section="versions", key="matrix_fill",
+               how=f"{len(m.columns)} columns (v1–v6 and the remote) with {distinct} distinct prompts, every cell empty; "
+                   "each call is recorded as a run",
+               result=f"**{fill_calls}** calls; the fewest possible: {distinct}")
+        # bisect: v7..v14 where the confirm rule goes away at v11 (v7 good, v14 bad)
+        for n in range(7, 15):
+            save((confirm if n < 11 else "") + f"\nStep {n}.", f"v{n}")
+        between = 14 - 7 - 1
+        fewest = 2 + math.ceil(math.log2(between + 1))
+        result = None
+        async for x in s.matrix.bisect(BELLA, "Confirms the booking", good=7, bad=14, repeat=3):
+            result = x
+        calls = getattr(result, "api_runs", None)
+        culprit = getattr(result, "culprit", None)
+        again = None
+        async for x in s.matrix.bisect(BELLA, "Confirms the booking", good=7, bad=14, repeat=3):
+            again = x
+        await s.close()
+        shutil.rmtree(ws, ignore_errors=True)
+        record("bisect: run-tests calls", float(calls or 0), "calls",
+               f"<= {fewest} (2 ends + ⌈log₂ {between + 1}⌉)", calls is not None and calls <= fewest and culprit == 11,
+               section="versions", key="bisect",
+               how=f"the first of v7–v14 where “Confirms the booking” fails (v11), each step 3 repeats",
+               result=f"**{calls}** calls, culprit v{culprit}; a second bisect: {getattr(again, 'api_runs', '?')} "
+                      "calls (the recorded steps are the evidence)")
+
+    asyncio.run(build_bench())
+    asyncio.run(calls_bench())
+
+
 def main() -> int:
     global CALIB_MS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", default=str(ROOT / "tests" / "bench" / "results.json"))
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--only", nargs="*", default=[],
-                    help="runs first_paint latency list long_transcript stream parse grid diff export")
+                    help="runs matrix first_paint latency list long_transcript stream parse grid diff export")
     ap.add_argument("--beside", action="store_true", help="run a second full benchmark at the same time")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -998,6 +1114,9 @@ def main() -> int:
     try:
         if on("runs"):
             bench_runs()
+        if on("matrix"):
+            with EmulatorProc(conversations=2000, test_delay_ms=50) as emu:
+                bench_matrix(emu)
         if (on("first_paint") or on("latency")) and tm is None:
             record("first paint", float("nan"), "ms", "<= 1.5x bare", None, how="tmux is not installed", section="")
         compile_bytecode()

@@ -183,6 +183,13 @@ class BisectResult:
                 "steps": [s.__dict__ for s in self.steps]}
 
 
+def _version_number(spec: str) -> int | None:
+    """``v3`` or ``3`` as 3; anything else None."""
+    low = spec.strip().lower()
+    num = low[1:] if low.startswith("v") else low
+    return int(num) if num and num.isascii() and num.isdigit() else None
+
+
 class MatrixService:
     def __init__(self, session: Session) -> None:
         self.s = session
@@ -199,8 +206,17 @@ class MatrixService:
             specs.append("remote")
         out: list[MatrixColumn] = []
         seen: set[str] = set()
+        # saved versions in one go: each version target read the whole versions folder (20 columns:
+        # 420 files parsed, a second before the matrix showed)
+        numbers = [n for n in (_version_number(x) for x in specs) if n is not None]
+        by_number = dict(zip(numbers, await prompts.version_targets(agent_id, numbers))) if numbers else {}
         for spec in specs:
-            col = await self._column(agent_id, spec.strip())
+            n = _version_number(spec)
+            if n is not None:
+                t = by_number[n]
+                col = MatrixColumn(f"v{n}", t.label, t, t.content_hash)
+            else:
+                col = await self._column(agent_id, spec.strip())
             if col.key not in seen:
                 seen.add(col.key)
                 out.append(col)
@@ -232,8 +248,9 @@ class MatrixService:
         raise UsageError(f"unknown target {spec!r}: use v3, draft, remote or branch:NAME")
 
     # ------------------------------------------------------------------ evidence
-    def evidence(self, agent_id: str) -> dict[str, dict[str, Cell]]:
-        """content hash -> test id -> what the recorded runs of that prompt say."""
+    def evidence(self, agent_id: str, hashes: set[str] | None = None) -> dict[str, dict[str, Cell]]:
+        """content hash -> test id -> what the recorded runs of that prompt say (``hashes``: only the runs
+        of these prompts are read whole)."""
         runs = self.s.runs
         out: dict[str, dict[str, Cell]] = {}
         for v in runs.list(agent_id):
@@ -241,20 +258,22 @@ class MatrixService:
             if h.kind != "test":
                 continue
             ch = h.target.get("content_hash")
-            if not ch:
+            if not ch or (hashes is not None and str(ch) not in hashes):
                 continue
             full = runs.full(v)
             tests = out.setdefault(str(ch), {})
             for o in full.outcomes or []:
                 c = tests.setdefault(o.test_id, Cell())
-                c.passed += o.passed
-                c.total += o.passed + o.failed
+                final = o.final
+                passed = final.count("P")
+                c.passed += passed
+                c.total += passed + final.count("F")
                 c.flaky = c.flaky or o.flaky or (c.passed not in (0, c.total))
                 c.runs.append(h.id)
         return out
 
     def build(self, agent_id: str, columns: list[MatrixColumn], tests: list[AgentTest]) -> Matrix:
-        ev = self.evidence(agent_id)
+        ev = self.evidence(agent_id, {c.content_hash for c in columns if c.content_hash})
         names = {t.id: t.name for t in tests}
         ids = [t.id for t in tests]
         for col in columns:  # tests seen in recorded runs of these prompts, even if detached since
@@ -363,7 +382,7 @@ class MatrixService:
             nonlocal api_runs
             v = by_number[n]
             h = draft_hash(v.draft)[:8]
-            cell = self.evidence(agent_id).get(h, {}).get(test.id)
+            cell = self.evidence(agent_id, {h}).get(h, {}).get(test.id)
             run_id = None
             if cell is None or cell.total < repeat:
                 target = await prompts.target(agent_id, version=n)
@@ -375,7 +394,7 @@ class MatrixService:
                 api_runs += 1
                 run_id = self.s.runs.record_test_run(agent_id, [test], inv, target, repeat=repeat,
                                                      started=started, prompt=target.draft).id
-                cell = self.evidence(agent_id).get(h, {}).get(test.id) or Cell()
+                cell = self.evidence(agent_id, {h}).get(h, {}).get(test.id) or Cell()
             ok = cell.total > 0 and cell.passed / cell.total >= min_pass_rate - 1e-9
             step = BisectStep(n, cell.passed, cell.total, ok, run_id)
             steps.append(step)
@@ -498,8 +517,9 @@ class MatrixService:
     # ------------------------------------------------------------------ results of two prompts
     def results_for(self, agent_id: str, a: PromptDraft, b: PromptDraft) -> list[tuple[str, Cell, Cell, str]]:
         """For a diff of two prompts: per test with evidence for either, (name, A, B, what changed)."""
-        ev = self.evidence(agent_id)
-        ea, eb = ev.get(draft_hash(a)[:8], {}), ev.get(draft_hash(b)[:8], {})
+        ha, hb = draft_hash(a)[:8], draft_hash(b)[:8]
+        ev = self.evidence(agent_id, {ha, hb})
+        ea, eb = ev.get(ha, {}), ev.get(hb, {})
         names = self.names(agent_id)
         out = []
         for tid in list(ea) + [t for t in eb if t not in ea]:

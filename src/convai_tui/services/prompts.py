@@ -122,6 +122,17 @@ class PromptsService:
             raise TargetError(f"no version v{number} for {agent_id} (have: {have})")
         return v
 
+    async def version_targets(self, agent_id: str, numbers: list[int]) -> list[RunTarget]:
+        """:meth:`target` for many saved versions, the versions read once (the matrix's columns)."""
+        versions = {v.number: v for v in self.ws.list(agent_id)}
+        missing = [n for n in numbers if n not in versions]
+        if missing:
+            have = ", ".join(f"v{n}" for n in versions) or "none"
+            raise TargetError(f"no version v{missing[0]} for {agent_id} (have: {have})")
+        bid = self.pulled_branch(agent_id)
+        bname = await self.s.agents.branch_name(agent_id, bid) if bid else None
+        return [RunTarget.for_version(n, versions[n].draft, branch_id=bid, branch_name=bname) for n in numbers]
+
     def latest(self, agent_id: str) -> PromptVersion:
         versions = self.ws.list(agent_id)
         if not versions:
