@@ -76,6 +76,29 @@ async def test_diff_of_a_10000_line_prompt(tmp_path):
         assert "Rule 5000 (changed):" in line
 
 
+
+async def test_a_long_diff_is_not_wrapped_before_it_has_a_width(tmp_path, monkeypatch):
+    """Mounting the diff of two 10,000-line prompts laid the rows out for the width the view had before
+    its first layout (0: every character a line), then again at each width on the way: 1.4 s before the
+    first frame in the benchmark. Rows are measured only at the real width, and there they fit."""
+    from convai_tui.tui.widgets import diffview
+    from convai_tui.workspace.versions import PromptDraft
+
+    counted = []
+    real = diffview.line_count
+    monkeypatch.setattr(diffview, "line_count", lambda text, width: counted.append(width) or real(text, width))
+    old = "\n".join(f"Rule {i}: be kind and precise with caller number {i}." for i in range(10_000))
+    new = old.replace("Rule 5000: be kind and precise", "Rule 5000: be kind and very precise")
+    app = make_app(workspace_dir=str(tmp_path))
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(pilot, AGENT)
+        await app.push_screen(DiffScreen([("old", "a", PromptDraft(old)), ("new", "b", PromptDraft(new))], "a", "b"))
+        view = await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.query_one(DiffView))
+        await wait_for(pilot, lambda: view.sbs.rows and view.current_hunk == 0, what="the first change")
+        assert len(counted) < 100, f"{len(counted)} rows wrapped, at widths {sorted(set(counted))[:5]}"
+        assert view.virtual_size.height == len(view.sbs.rows)  # every row one line at 140 columns
+
+
 async def test_autosaved_draft_is_offered_back_after_a_crash(tmp_path, monkeypatch):
     monkeypatch.setattr(PromptPane, "AUTOSAVE_SECONDS", 0.1)
     app = make_app(workspace_dir=str(tmp_path))

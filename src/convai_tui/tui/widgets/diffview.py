@@ -102,6 +102,13 @@ class DiffView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if width == self._width:
             return
+        if width <= 0 or not self.is_mounted:
+            # Not laid out yet: one line a row until the real width is known. Wrapping 10,000 rows for a
+            # width of 0 (every character a line) took seconds before the first frame of a long diff.
+            self._width = -1
+            self._offsets = list(range(len(self.sbs.rows) + 1))
+            self.virtual_size = Size(max(0, width), len(self.sbs.rows))
+            return
         self._width = width
         wl, wr = self._halves()
         offsets = [0]
