@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import stat
 import time
 from pathlib import Path
@@ -40,7 +39,6 @@ MAX_ID = 256  # longest agent or conversation id kept
 MAX_TEXT = 300  # longest title kept (a row shows at most 60 characters of it)
 
 _O_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-_O_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def _xdg(env: Mapping[str, str] | None, var: str, default: str) -> Path:
@@ -96,31 +94,14 @@ def _read_small(path: Path, limit: int) -> bytes | None:
 
 def _write_private(path: Path, data: bytes) -> bool:
     """``data`` into ``path`` atomically, mode 0600, in a 0700 directory. False if it could not be done."""
-    directory = path.parent
+    from ..workspace.errors import WorkspaceError
+    from ..workspace.files import atomic_write
+
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return False
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        fd = os.open(tmp, _O_NEW, 0o600)
-    except OSError:
-        return False
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write(path, data, mode=0o600)
         return True
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    except (OSError, WorkspaceError):
         return False
 
 

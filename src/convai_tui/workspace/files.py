@@ -264,12 +264,14 @@ def current_digest(path: Path) -> str | None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, expected_digest: str | None | bool = False) -> str:
+def atomic_write(path: Path, data: bytes, *, expected_digest: str | None | bool = False,
+                 mode: int | None = None) -> str:
     """Write ``data`` to ``path`` atomically; returns the new digest.
 
     ``expected_digest``: ``False`` skips the check; ``None`` means "the file must not exist
     yet" (enforced atomically: :class:`ExternalEditConflict` if any process created it, even
-    a moment before); a digest means "the file must still be what I loaded"."""
+    a moment before); a digest means "the file must still be what I loaded". ``mode``: the file's
+    mode (e.g. ``0o600`` for per-user state); by default ``0o666 & ~umask``, or the existing file's."""
     if expected_digest is not False:
         now = current_digest(path)
         if now != expected_digest:
@@ -279,8 +281,8 @@ def atomic_write(path: Path, data: bytes, *, expected_digest: str | None | bool 
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WorkspaceError(_os_message(path, exc)) from None
-    keep_mode = None
-    if expected_digest is not None:
+    keep_mode = mode
+    if keep_mode is None and expected_digest is not None:
         try:
             keep_mode = os.stat(path).st_mode & 0o777  # an existing file keeps its mode
         except OSError:
