@@ -80,6 +80,18 @@ async def ready(pilot: Any, agent_id: str | None = None) -> ConvaiApp:
     return app
 
 
+async def run_ab(pilot: Any, app: ConvaiApp) -> None:
+    """Open the simulation pane's A/B dialog, run it with its defaults, wait for the comparison."""
+    from convai_tui.tui.simulation.ab import ABScreen
+
+    app.simulation_pane.action_ab()
+    await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
+                   what="A/B dialog")
+    await pilot.click("#ab-run")
+    await wait_for(pilot, lambda: not app.main.query_one("#sim-compare-box").has_class("-hidden"), timeout=20,
+                   what="comparison")
+
+
 async def _settle(pilot: Any) -> None:
     """Let every deferred update land (notifications cleared, footer showing the focused keys), with
     the text cursors steady (a blinking one made two pictures of the same screen differ)."""
@@ -141,15 +153,7 @@ async def scene_ab(pilot: Any) -> None:
     editor.move_cursor(editor.document.end)
     editor.insert("\nAlways confirm the booking time.")
     app.action_show_pane("simulation")
-    sim = app.simulation_pane
-    from convai_tui.tui.simulation.ab import ABScreen
-
-    sim.action_ab()
-    await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
-                   what="A/B dialog")
-    await pilot.click("#ab-run")
-    await wait_for(pilot, lambda: not app.main.query_one("#sim-compare-box").has_class("-hidden"), timeout=20,
-                   what="comparison")
+    await run_ab(pilot, app)
     await _settle(pilot)
 
 

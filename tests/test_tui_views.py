@@ -16,7 +16,7 @@ from convai_tui.tui.terminal import clipboard_hint, osc52, screen_passthrough
 from convai_tui.tui.widgets.diffview import DiffView
 from convai_tui.tui.widgets.transcript_view import TranscriptView
 
-from showcase import SCENES
+from showcase import SCENES, run_ab
 from tui_helpers import make_app, ready, wait_for
 
 AGENT = "agent_dental_bella"
@@ -232,17 +232,10 @@ async def test_nothing_is_cut_at_80x24():
 
         # the status of a failed call has no tick; an A/B's criteria line up; a single run after an A/B
         # has one lane, no "A" and no stale B
-        from convai_tui.tui.simulation.ab import ABScreen
-
         app.action_show_pane("simulation")
         status = str(app.main.query_one("#sim-status").render())
         assert status.startswith("✗") and "call failure" in status
-        sim.action_ab()
-        await wait_for(pilot, lambda: isinstance(app.screen, ABScreen) and app.screen.query_one("#ab-run").region.width,
-                       what="A/B dialog")
-        await pilot.click("#ab-run")
-        await wait_for(pilot, lambda: not app.main.query_one("#sim-compare-box").has_class("-hidden"), timeout=20,
-                       what="comparison")
+        await run_ab(pilot, app)
         compare = str(app.main.query_one("#sim-compare").render())
         rows = compare.splitlines()[1:]
         assert rows and all(re.search(r" A [✓✗?] (success|failure|unknown) +B [✓✗?] ", r) for r in rows), compare

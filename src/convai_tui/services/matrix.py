@@ -223,6 +223,7 @@ class MatrixService:
         return out
 
     async def _column(self, agent_id: str, spec: str) -> MatrixColumn:
+        """A column that is not a saved version (those are made together in :meth:`columns`)."""
         prompts = self.s.prompts
         low = spec.lower()
         if low in ("remote", "main"):
@@ -241,10 +242,6 @@ class MatrixService:
         if low == "draft":
             t = await prompts.target(agent_id, draft=True)
             return MatrixColumn("draft", t.label, t, t.content_hash)
-        num = low[1:] if low.startswith("v") else low
-        if num.isascii() and num.isdigit():
-            t = await prompts.target(agent_id, version=int(num))
-            return MatrixColumn(f"v{int(num)}", t.label, t, t.content_hash)
         raise UsageError(f"unknown target {spec!r}: use v3, draft, remote or branch:NAME")
 
     # ------------------------------------------------------------------ evidence

@@ -228,12 +228,11 @@ class PromptsService:
             if b.id == agent.main_branch_id:
                 return RunTarget.remote()
             return RunTarget.for_branch(b.id, b.name)
-        if version is not None or draft or editor is not None:
+        if version is not None:
+            return (await self.version_targets(agent_id, [version]))[0]
+        if draft or editor is not None:
             bid = self.pulled_branch(agent_id)
             bname = await self.s.agents.branch_name(agent_id, bid) if bid else None
-            if version is not None:
-                return RunTarget.for_version(version, self.version(agent_id, version).draft, branch_id=bid,
-                                             branch_name=bname)
             return RunTarget.for_draft(editor if editor is not None else self.draft(agent_id), branch_id=bid,
                                        branch_name=bname)
         return RunTarget.remote()
